@@ -1,0 +1,73 @@
+// @ts-check
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+// Layer boundaries from DESIGN.md: an import that crosses one fails `npm run lint` (and CI).
+const httpAndDrivers = [
+  'fastify',
+  'fastify-plugin',
+  '@fastify/*',
+  'better-sqlite3',
+  'ioredis',
+  'pg',
+  'postgres',
+  'prom-client',
+  'pino',
+  'commander',
+]
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-for-in-array': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: httpAndDrivers,
+              message: 'src/core knows no HTTP framework and no database driver: use a port.',
+            },
+            {
+              group: ['**/server/**', '**/stores/**', '**/cli/**'],
+              message: 'src/core must not import outer layers.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/stores/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['fastify', '@fastify/*'], message: 'stores know no HTTP.' },
+            { group: ['**/server/**', '**/cli/**'], message: 'stores must not import outer layers.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+)

@@ -1,0 +1,67 @@
+import { Command, Option } from 'commander'
+import { loadConfig, configVariables, type ConfigVariable } from '../core/config/config.js'
+import { ConfigError } from '../core/errors.js'
+import { startServer } from '../server/start.js'
+
+/** `--access-token-ttl` for `BATON_ACCESS_TOKEN_TTL`: flags mirror the variables one to one. */
+export function flagOf(variable: ConfigVariable): string {
+  return variable.slice('BATON_'.length).toLowerCase().replaceAll('_', '-')
+}
+
+const optionKeyOf = (variable: ConfigVariable): string =>
+  flagOf(variable).replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase())
+
+export function serveCommand(): Command {
+  const command = new Command('serve').description(
+    'Start the Baton server. Every flag overrides the BATON_* variable of the same name.',
+  )
+  for (const [variable, { doc, default: fallback }] of Object.entries(configVariables)) {
+    command.addOption(
+      new Option(`--${flagOf(variable as ConfigVariable)} <value>`, `${doc} (${variable}, default ${fallback || 'none'})`),
+    )
+  }
+  command.action(async (flags: Record<string, string | undefined>) => {
+    const env: Record<string, string | undefined> = { ...process.env }
+    for (const variable of Object.keys(configVariables) as ConfigVariable[]) {
+      const value = flags[optionKeyOf(variable)]
+      if (value !== undefined) env[variable] = value
+    }
+    let config
+    try {
+      config = loadConfig(env)
+    } catch (error) {
+      return fail(error)
+    }
+    const server = await startServer(config).catch(fail)
+    if (server === undefined) return
+    server.app.log.info(
+      { issuer: config.issuer, database: redactUrl(config.databaseUrl), sessions: redactUrl(config.sessionStoreUrl) },
+      `baton listening on ${server.url}`,
+    )
+    const shutdown = (signal: string): void => {
+      server.app.log.info({ signal }, 'shutting down')
+      server.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    }
+    process.once('SIGINT', shutdown)
+    process.once('SIGTERM', shutdown)
+  })
+  return command
+}
+
+function fail(error: unknown): undefined {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`baton: configuration error: ${error.message}\n`)
+  } else {
+    process.stderr.write(`baton: could not start: ${error instanceof Error ? error.message : String(error)}\n`)
+  }
+  process.exitCode = 1
+  return undefined
+}
+
+/** A store URL may hold a password: never print it. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^/@]*)@/, '//***@')
+}

@@ -1,0 +1,124 @@
+import { systemClock, type Clock } from './clock.js'
+import type { BatonConfig } from './config/config.js'
+import { BatonError } from './errors.js'
+import type { BatonObserver } from './events.js'
+import { KeyRing } from './keys/keyring.js'
+import { createArgon2Hasher } from './passwords/argon2-hasher.js'
+import { warmPasswordPolicy } from './passwords/password-policy.js'
+import type { DatabaseStore, PasswordHasher, SessionStore } from './ports.js'
+import { SessionService } from './sessions/session-service.js'
+import { AccessTokens, type AccessTokenClaims } from './tokens/access-token.js'
+import { RefreshTokens } from './tokens/refresh-token.js'
+import { AccountService } from './users/account-service.js'
+
+export interface CreateBatonOptions {
+  config: BatonConfig
+  database: DatabaseStore
+  sessions: SessionStore
+  clock?: Clock
+  hasher?: PasswordHasher
+  observer?: BatonObserver
+}
+
+/** The engine, wired: everything the server (or an embedding app) calls. */
+export interface Baton {
+  readonly config: BatonConfig
+  readonly clock: Clock
+  readonly keyring: KeyRing
+  readonly accessTokens: AccessTokens
+  readonly refreshTokens: RefreshTokens
+  readonly sessions: SessionService
+  readonly accounts: AccountService
+  readonly database: DatabaseStore
+  readonly sessionStore: SessionStore
+  /** A bearer token's claims, or `invalid_token` / `access_token_expired` / `session_revoked`. */
+  authenticate(accessToken: string): Promise<AccessTokenClaims>
+  /** Rejects with `StoreUnavailableError` unless every store answers. */
+  ready(): Promise<void>
+  /** Stops timers; does not close the stores (their owner does). */
+  close(): void
+}
+
+/**
+ * Builds the engine and loads (or creates) the key ring. Stores are passed in: the core never
+ * picks a backend.
+ */
+export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
+  const { config } = options
+  const clock = options.clock ?? systemClock
+  const observer = options.observer ?? {}
+  const keyring = new KeyRing({
+    store: options.database,
+    clock,
+    alg: config.signingAlg,
+    retiredKeyLifetime: config.refreshTokenTtl + config.accessTokenTtl,
+  })
+  await keyring.init()
+  const accessTokens = new AccessTokens({
+    keyring,
+    clock,
+    issuer: config.issuer,
+    audience: config.audience,
+    ttl: config.accessTokenTtl,
+  })
+  const refreshTokens = new RefreshTokens({ keyring, clock, issuer: config.issuer })
+  const sessions = new SessionService({
+    store: options.sessions,
+    users: options.database,
+    audit: options.database,
+    accessTokens,
+    refreshTokens,
+    clock,
+    observer,
+    policy: {
+      refreshTokenTtl: config.refreshTokenTtl,
+      sessionMaxAge: config.sessionMaxAge,
+      refreshReuseGrace: config.refreshReuseGrace,
+      slidingRefresh: config.slidingRefresh,
+    },
+  })
+  const accounts = new AccountService({
+    users: options.database,
+    counters: options.sessions,
+    audit: options.database,
+    hasher: options.hasher ?? createArgon2Hasher(),
+    sessions,
+    clock,
+    observer,
+    loginMaxFailures: config.loginMaxFailures,
+    loginFailureWindow: config.loginFailureWindow,
+  })
+  warmPasswordPolicy()
+  await accounts.warm()
+
+  // Other instances may rotate keys: reread the shared ring now and then.
+  const reloadTimer = setInterval(() => {
+    keyring.reload().catch(() => undefined)
+  }, config.keyReloadInterval * 1000)
+  reloadTimer.unref()
+
+  return {
+    config,
+    clock,
+    keyring,
+    accessTokens,
+    refreshTokens,
+    sessions,
+    accounts,
+    database: options.database,
+    sessionStore: options.sessions,
+    async authenticate(accessToken) {
+      const claims = await accessTokens.verify(accessToken)
+      if (await sessions.isDenied(claims.sid)) {
+        throw new BatonError('session_revoked', 'This session has been signed out.')
+      }
+      return claims
+    },
+    async ready() {
+      await Promise.all([options.database.ping(), options.sessions.ping()])
+    },
+    close() {
+      clearInterval(reloadTimer)
+    },
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * What the core reports to whoever watches it (the server turns these into Prometheus
+ * metrics). Observers must not throw; they are called on the hot path.
+ */
+export type LoginOutcome = 'success' | 'invalid_credentials' | 'rate_limited' | 'signup'
+export type RefreshOutcome =
+  | 'rotated'
+  | 'sliding'
+  | 'grace_replay'
+  | 'reused'
+  | 'expired'
+  | 'revoked'
+  | 'invalid'
+  /** A store failed: nothing was decided. */
+  | 'error'
+export type RevocationReason =
+  | 'logout'
+  | 'logout_all'
+  | 'session_deleted'
+  | 'refresh_token_reused'
+  | 'user_missing'
+  | 'admin'
+
+export interface BatonObserver {
+  login?(outcome: LoginOutcome): void
+  refresh?(outcome: RefreshOutcome): void
+  revocation?(reason: RevocationReason, sessions: number): void
+}

@@ -1,0 +1,163 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { calculateJwkThumbprint, type JWK } from 'jose'
+import type { Clock } from '../clock.js'
+import type { SigningAlgorithm } from '../config/config.js'
+import type { KeyState, KeyStore, StoredKey } from '../ports.js'
+import { createJWSSigner, createJWSVerifierKey, type JWSSigner, type JWSVerifierKey } from '../tokens/jws.js'
+
+export interface KeyRingOptions {
+  store: KeyStore
+  clock: Clock
+  alg: SigningAlgorithm
+  /**
+   * How long a retired key keeps verifying (seconds): the longest life of any token it signed.
+   */
+  retiredKeyLifetime: number
+  /** Least time between two store reloads caused by an unknown `kid` (ms). */
+  unknownKidReloadInterval?: number
+}
+
+export interface PublicJWK extends JWK {
+  kid: string
+  alg: string
+  use: 'sig'
+}
+
+interface LoadedKey {
+  stored: StoredKey
+  signer: JWSSigner
+  verifier: JWSVerifierKey
+  publicJwk: PublicJWK
+}
+
+/**
+ * The signing keys, shared by every instance through the database store. States:
+ * next (published, not yet signing, so caches learn it first), current (signs),
+ * retired (verifies until every token it signed has expired, then removed).
+ */
+export class KeyRing {
+  readonly #options: Required<KeyRingOptions>
+  #keys = new Map<string, LoadedKey>()
+  #current: LoadedKey | undefined
+  #lastUnknownKidReload = Number.NEGATIVE_INFINITY
+
+  constructor(options: KeyRingOptions) {
+    this.#options = { unknownKidReloadInterval: 10_000, ...options }
+  }
+
+  /** Loads the ring and makes sure a current key of the configured algorithm exists. */
+  async init(): Promise<void> {
+    await this.reload()
+    if (this.#current?.stored.alg === this.#options.alg) return
+    const now = this.#options.clock.now()
+    const key = await generateStoredKey(this.#options.alg, 'current', now)
+    await this.#options.store.insertKey(key)
+    // A key of another algorithm (the setting changed) keeps verifying what it signed.
+    for (const loaded of this.#keys.values()) {
+      if (loaded.stored.state !== 'retired') await this.#retire(loaded.stored, now)
+    }
+    await this.reload()
+  }
+
+  /** Rereads the ring from the store and drops retired keys whose tokens have all expired. */
+  async reload(): Promise<void> {
+    const now = this.#options.clock.now()
+    const stored = await this.#options.store.listKeys()
+    const keys = new Map<string, LoadedKey>()
+    for (const key of stored) {
+      if (key.state === 'retired' && key.removeAfter !== null && key.removeAfter <= now) {
+        await this.#options.store.deleteKey(key.kid)
+        continue
+      }
+      // Key material never changes under a kid: reuse what is already imported.
+      const loaded = this.#keys.get(key.kid)
+      keys.set(key.kid, loaded ? { ...loaded, stored: key } : loadKey(key))
+    }
+    this.#keys = keys
+    this.#current = [...keys.values()]
+      .filter((key) => key.stored.state === 'current')
+      .sort((a, b) => (b.stored.activatedAt ?? 0) - (a.stored.activatedAt ?? 0) || (a.stored.kid < b.stored.kid ? -1 : 1))[0]
+  }
+
+  /** The key that signs now. */
+  signer(): JWSSigner {
+    if (!this.#current) throw new Error('KeyRing.init() has not run')
+    return this.#current.signer
+  }
+
+  /** A verification key by `kid`, from this ring only. */
+  verifier(kid: string): JWSVerifierKey | undefined {
+    return this.#keys.get(kid)?.verifier
+  }
+
+  /**
+   * Another instance may have rotated: reread the ring, at most once per interval, so a flood of
+   * made-up `kid`s cannot turn into a flood of store reads.
+   */
+  async reloadForUnknownKid(kid: string): Promise<JWSVerifierKey | undefined> {
+    const now = this.#options.clock.now()
+    if (now - this.#lastUnknownKidReload < this.#options.unknownKidReloadInterval) return undefined
+    this.#lastUnknownKidReload = now
+    await this.reload()
+    return this.verifier(kid)
+  }
+
+  /** Public keys of every published state, for `/.well-known/jwks.json`. */
+  jwks(): { keys: PublicJWK[] } {
+    return { keys: [...this.#keys.values()].map((key) => key.publicJwk) }
+  }
+
+  list(): StoredKey[] {
+    return [...this.#keys.values()].map((key) => ({ ...key.stored, privateJwk: '(hidden)' }))
+  }
+
+  async #retire(key: StoredKey, now: number): Promise<void> {
+    await this.#options.store.updateKey(key.kid, {
+      state: 'retired' satisfies KeyState,
+      activatedAt: key.activatedAt,
+      retiredAt: now,
+      removeAfter: now + this.#options.retiredKeyLifetime * 1000,
+    })
+  }
+}
+
+export async function generateStoredKey(alg: SigningAlgorithm, state: KeyState, now: number): Promise<StoredKey> {
+  const { privateKey, publicKey } = generateKeyPair(alg)
+  const publicJwk = publicKey.export({ format: 'jwk' })
+  const kid = await calculateJwkThumbprint(publicJwk as JWK, 'sha256')
+  return {
+    kid,
+    alg,
+    state,
+    privateJwk: JSON.stringify(privateKey.export({ format: 'jwk' })),
+    publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+    createdAt: now,
+    activatedAt: state === 'current' ? now : null,
+    retiredAt: null,
+    removeAfter: null,
+  }
+}
+
+function generateKeyPair(alg: SigningAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {
+  switch (alg) {
+    case 'ES256':
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    case 'EdDSA':
+      return generateKeyPairSync('ed25519')
+    case 'RS256':
+      return generateKeyPairSync('rsa', { modulusLength: 2048 })
+  }
+}
+
+function loadKey(stored: StoredKey): LoadedKey {
+  const alg = stored.alg as SigningAlgorithm
+  const privateKey = createPrivateKey({ key: JSON.parse(stored.privateJwk) as JsonWebKey, format: 'jwk' })
+  const publicKey = createPublicKey(privateKey)
+  const publicJwk = JSON.parse(stored.publicJwk) as PublicJWK
+  return {
+    stored,
+    signer: createJWSSigner(alg, stored.kid, privateKey),
+    verifier: createJWSVerifierKey(alg, stored.kid, publicKey),
+    publicJwk,
+  }
+}

@@ -1,0 +1,355 @@
+import type { Clock } from '../clock.js'
+import { BatonError, RefreshTokenReusedError } from '../errors.js'
+import type { BatonObserver, RefreshOutcome, RevocationReason } from '../events.js'
+import { randomId } from '../ids.js'
+import type { AuditLog, SessionRecord, SessionStore, UserRecord, UserStore } from '../ports.js'
+import type { AccessTokenClaims, AccessTokens } from '../tokens/access-token.js'
+import type { RefreshTokenClaims, RefreshTokens } from '../tokens/refresh-token.js'
+
+export interface ClientContext {
+  ip: string | null
+  userAgent: string | null
+}
+
+export interface SessionPolicy {
+  /** Seconds. */
+  refreshTokenTtl: number
+  sessionMaxAge: number
+  refreshReuseGrace: number
+  slidingRefresh: boolean
+}
+
+export interface IssuedTokens {
+  accessToken: string
+  /** Seconds. */
+  expiresIn: number
+  refreshToken: string
+  refreshExpiresIn: number
+  session: SessionRecord
+  user: UserRecord
+  accessClaims: AccessTokenClaims
+}
+
+export interface SessionServiceOptions {
+  store: SessionStore
+  users: UserStore
+  audit: AuditLog
+  accessTokens: AccessTokens
+  refreshTokens: RefreshTokens
+  clock: Clock
+  policy: SessionPolicy
+  observer: BatonObserver
+}
+
+/**
+ * Sessions and refresh-token rotation (DESIGN.md "Sessions and rotation"). Every rule lives
+ * here once; stores only do atomic primitives.
+ */
+export class SessionService {
+  readonly #o: SessionServiceOptions
+
+  constructor(options: SessionServiceOptions) {
+    this.#o = options
+  }
+
+  /** A new session (one device) with its first pair of tokens. */
+  async start(
+    user: UserRecord,
+    context: ClientContext,
+    grant: { scope: string; clientId: string | null } = { scope: '', clientId: null },
+  ): Promise<IssuedTokens> {
+    const now = this.#o.clock.now()
+    const expiresAt = now + this.#o.policy.sessionMaxAge * 1000
+    const refresh = this.#nextRefreshToken(now, expiresAt)
+    const session: SessionRecord = {
+      id: randomId(),
+      userId: user.id,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      scope: grant.scope,
+      clientId: grant.clientId,
+      currentJti: refresh.jti,
+      currentIssuedAt: refresh.iat,
+      currentExpiresAt: refresh.exp,
+      previousJti: null,
+      rotatedAt: null,
+      revokedAt: null,
+      revokedReason: null,
+      purgeAt: this.#purgeAt(refresh.exp, expiresAt),
+    }
+    await this.#o.store.create(session)
+    return this.#tokensFor(session, user, now)
+  }
+
+  /**
+   * `/auth/refresh`: the two-token table of API.md plus rotation, grace and reuse detection.
+   * `accessToken` is the bearer token the client sent along, if any; it only matters when the
+   * refresh token has expired (sliding refresh) and is ignored when it is not valid for this
+   * session.
+   */
+  async refresh(input: {
+    refreshToken: string
+    accessToken: string | null
+    context: ClientContext
+  }): Promise<IssuedTokens> {
+    let outcome: RefreshOutcome = 'error'
+    try {
+      const { tokens, how } = await this.#refresh(input)
+      outcome = how
+      return tokens
+    } catch (error) {
+      if (error instanceof BatonError) outcome = outcomeOf(error)
+      throw error
+    } finally {
+      this.#o.observer.refresh?.(outcome)
+    }
+  }
+
+  async #refresh(input: {
+    refreshToken: string
+    accessToken: string | null
+    context: ClientContext
+  }): Promise<{ tokens: IssuedTokens; how: RefreshOutcome }> {
+    const presented = await this.#o.refreshTokens.inspect(input.refreshToken)
+    const claims = presented.claims
+    if (presented.expired) {
+      const access = await this.#accessStateFor(input.accessToken, claims.sid)
+      if (access === 'expired') {
+        throw new BatonError('login_required', 'Both tokens have expired; sign in again.')
+      }
+      if (access === 'valid' && this.#o.policy.slidingRefresh) {
+        const tokens = await this.#slide(claims, input.context)
+        if (tokens) return { tokens, how: 'sliding' }
+      }
+      throw new BatonError('refresh_token_expired', 'The refresh token has expired.')
+    }
+
+    let now = this.#o.clock.now()
+    let session = await this.#liveSession(claims, now)
+    if (claims.jti === session.currentJti) {
+      const rotated = await this.#rotate(session, claims.jti, input.context, now)
+      if (rotated) return { tokens: await this.#issueFor(rotated, now), how: 'rotated' }
+      // Lost the compare-and-swap to a concurrent refresh: its result decides below.
+      now = this.#o.clock.now()
+      session = await this.#liveSession(claims, now)
+    }
+    if (this.#withinGrace(session, claims.jti, now)) {
+      return { tokens: await this.#issueFor(session, now), how: 'grace_replay' }
+    }
+    await this.#revokeForReuse(session, input.context, now)
+    throw new RefreshTokenReusedError(session.id)
+  }
+
+  /** Valid access + expired refresh (API.md two-token table, row 3). */
+  async #slide(claims: RefreshTokenClaims, context: ClientContext): Promise<IssuedTokens | null> {
+    const now = this.#o.clock.now()
+    const session = await this.#o.store.get(claims.sid, now)
+    if (
+      session === null ||
+      session.revokedAt !== null ||
+      session.userId !== claims.sub ||
+      session.currentJti !== claims.jti ||
+      now >= session.expiresAt
+    ) {
+      return null
+    }
+    const rotated = await this.#rotate(session, claims.jti, context, now)
+    return rotated ? this.#issueFor(rotated, now) : null
+  }
+
+  async #accessStateFor(accessToken: string | null, sessionId: string): Promise<'valid' | 'expired' | 'absent'> {
+    if (accessToken === null) return 'absent'
+    try {
+      const { claims, expired } = await this.#o.accessTokens.inspect(accessToken)
+      if (claims.sid !== sessionId) return 'absent'
+      return expired ? 'expired' : 'valid'
+    } catch (error) {
+      // A forged or foreign access token adds nothing: the refresh token decides alone.
+      if (error instanceof BatonError && error.code === 'invalid_token') return 'absent'
+      throw error
+    }
+  }
+
+  async #liveSession(claims: RefreshTokenClaims, now: number): Promise<SessionRecord> {
+    const session = await this.#o.store.get(claims.sid, now)
+    if (session === null || session.revokedAt !== null || session.userId !== claims.sub) {
+      throw new BatonError('session_revoked', 'This session has ended; sign in again.')
+    }
+    if (now >= session.expiresAt) {
+      throw new BatonError('refresh_token_expired', 'The session reached its maximum age; sign in again.')
+    }
+    return session
+  }
+
+  async #rotate(
+    session: SessionRecord,
+    expectedJti: string,
+    context: ClientContext,
+    now: number,
+  ): Promise<SessionRecord | null> {
+    const next = this.#nextRefreshToken(now, session.expiresAt)
+    return this.#o.store.rotate(session.id, expectedJti, {
+      jti: next.jti,
+      issuedAt: next.iat,
+      expiresAt: next.exp,
+      rotatedAt: now,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      purgeAt: this.#purgeAt(next.exp, session.expiresAt),
+    })
+  }
+
+  #withinGrace(session: SessionRecord, jti: string, now: number): boolean {
+    return (
+      session.previousJti === jti &&
+      session.rotatedAt !== null &&
+      now - session.rotatedAt <= this.#o.policy.refreshReuseGrace * 1000
+    )
+  }
+
+  async #revokeForReuse(session: SessionRecord, context: ClientContext, now: number): Promise<void> {
+    await this.#revoke(session.id, 'refresh_token_reused', now)
+    await this.#o.audit.record({
+      type: 'refresh_token_reused',
+      at: now,
+      userId: session.userId,
+      sessionId: session.id,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      detail: `an earlier refresh token of the session was presented; session ip ${session.ip ?? '?'}`,
+    })
+  }
+
+  /** Sign out with a refresh token. Any token validly signed for the session will do, even expired. */
+  async logoutWithRefreshToken(refreshToken: string): Promise<void> {
+    let claims: RefreshTokenClaims
+    try {
+      claims = (await this.#o.refreshTokens.inspect(refreshToken)).claims
+    } catch (error) {
+      if (error instanceof BatonError && error.code === 'invalid_token') return
+      throw error
+    }
+    const session = await this.#o.store.get(claims.sid, this.#o.clock.now())
+    if (session !== null && session.userId === claims.sub) await this.revoke(session.id, 'logout')
+  }
+
+  async revoke(sessionId: string, reason: RevocationReason): Promise<boolean> {
+    return this.#revoke(sessionId, reason, this.#o.clock.now())
+  }
+
+  async revokeAllForUser(userId: string, reason: RevocationReason): Promise<string[]> {
+    const now = this.#o.clock.now()
+    const revoked = await this.#o.store.revokeAllForUser(userId, {
+      reason,
+      revokedAt: now,
+      denyUntil: this.#denyUntil(now),
+    })
+    this.#o.observer.revocation?.(reason, revoked.length)
+    return revoked
+  }
+
+  async list(userId: string): Promise<SessionRecord[]> {
+    return this.#o.store.listForUser(userId, this.#o.clock.now())
+  }
+
+  /** Sign out one of the user's own sessions; another user's session is `not_found`. */
+  async deleteOwn(userId: string, sessionId: string): Promise<void> {
+    const session = await this.#o.store.get(sessionId, this.#o.clock.now())
+    if (session === null || session.userId !== userId || session.revokedAt !== null) {
+      throw new BatonError('not_found', 'No such session.')
+    }
+    await this.revoke(sessionId, 'session_deleted')
+  }
+
+  /** True while the session's access tokens must be refused. */
+  async isDenied(sessionId: string): Promise<boolean> {
+    return this.#o.store.isDenied(sessionId, this.#o.clock.now())
+  }
+
+  async #revoke(sessionId: string, reason: RevocationReason, now: number): Promise<boolean> {
+    const revoked = await this.#o.store.revoke(sessionId, {
+      reason,
+      revokedAt: now,
+      denyUntil: this.#denyUntil(now),
+    })
+    if (revoked) this.#o.observer.revocation?.(reason, 1)
+    return revoked
+  }
+
+  async #issueFor(session: SessionRecord, now: number): Promise<IssuedTokens> {
+    const user = await this.#o.users.findUserById(session.userId)
+    if (user === null) {
+      await this.#revoke(session.id, 'user_missing', now)
+      throw new BatonError('session_revoked', 'This session has ended; sign in again.')
+    }
+    return this.#tokensFor(session, user, now)
+  }
+
+  #tokensFor(session: SessionRecord, user: UserRecord, now: number): IssuedTokens {
+    const { token: accessToken, claims: accessClaims } = this.#o.accessTokens.issue({
+      userId: user.id,
+      sessionId: session.id,
+      scope: session.scope,
+      roles: user.roles,
+      clientId: session.clientId,
+    })
+    const refreshToken = this.#o.refreshTokens.sign({
+      sub: user.id,
+      sid: session.id,
+      jti: session.currentJti,
+      iat: session.currentIssuedAt,
+      exp: session.currentExpiresAt,
+    })
+    return {
+      accessToken,
+      expiresIn: this.#o.accessTokens.ttl,
+      refreshToken,
+      refreshExpiresIn: Math.max(0, session.currentExpiresAt - Math.floor(now / 1000)),
+      session,
+      user,
+      accessClaims,
+    }
+  }
+
+  #nextRefreshToken(now: number, sessionExpiresAt: number): { jti: string; iat: number; exp: number } {
+    const iat = Math.floor(now / 1000)
+    return {
+      jti: randomId(),
+      iat,
+      exp: Math.min(iat + this.#o.policy.refreshTokenTtl, Math.floor(sessionExpiresAt / 1000)),
+    }
+  }
+
+  /**
+   * The record must outlive its refresh token by one access-token lifetime: sliding refresh
+   * needs it while an access token of the session is still valid.
+   */
+  #purgeAt(refreshExpiresAt: number, sessionExpiresAt: number): number {
+    return Math.min(sessionExpiresAt, (refreshExpiresAt + this.#o.accessTokens.ttl) * 1000)
+  }
+
+  /** Until the last access token issued before `now` has expired. */
+  #denyUntil(now: number): number {
+    return now + this.#o.accessTokens.ttl * 1000
+  }
+}
+
+function outcomeOf(error: BatonError): RefreshOutcome {
+  switch (error.code) {
+    case 'refresh_token_reused':
+      return 'reused'
+    case 'refresh_token_expired':
+    case 'login_required':
+      return 'expired'
+    case 'session_revoked':
+      return 'revoked'
+    case 'invalid_token':
+      return 'invalid'
+    default:
+      return 'error'
+  }
+}
+

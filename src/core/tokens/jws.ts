@@ -1,0 +1,137 @@
+import { sign, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto'
+import type { SigningAlgorithm } from '../config/config.js'
+
+/**
+ * A thin compact-JWS layer over `node:crypto` for the hot path. `jose` costs ~90 µs of overhead
+ * per operation here; this stays within a few percent of raw `crypto.sign`/`crypto.verify`.
+ * `test/tokens/jose-crosscheck.test.ts` proves both directions against `jose`.
+ */
+
+/** The largest token we look at; anything longer is refused before any parsing. */
+export const maxTokenLength = 8192
+
+interface AlgorithmBinding {
+  hash: string | null
+  dsaEncoding?: 'ieee-p1363'
+  /** The only key type this algorithm may use: binds `alg` to the key, never to the header. */
+  keyType: string
+  signatureLength?: number
+}
+
+const bindings: Record<SigningAlgorithm, AlgorithmBinding> = {
+  ES256: { hash: 'sha256', dsaEncoding: 'ieee-p1363', keyType: 'ec', signatureLength: 64 },
+  EdDSA: { hash: null, keyType: 'ed25519', signatureLength: 64 },
+  RS256: { hash: 'sha256', keyType: 'rsa' },
+}
+
+export interface JWSSigner {
+  readonly alg: SigningAlgorithm
+  readonly kid: string
+  /** `header.payload.signature` with a precomputed header segment for `typ`. */
+  sign(typ: string, payload: object): string
+}
+
+export interface JWSVerifierKey {
+  readonly alg: SigningAlgorithm
+  readonly kid: string
+  verifySignature(signingInput: string, signature: Buffer): boolean
+}
+
+export function createJWSSigner(alg: SigningAlgorithm, kid: string, privateKey: KeyObject): JWSSigner {
+  const binding = bindingFor(alg, privateKey)
+  const keyInput: SignKeyObjectInput = binding.dsaEncoding
+    ? { key: privateKey, dsaEncoding: binding.dsaEncoding }
+    : { key: privateKey }
+  const headers = new Map<string, string>()
+  const headerSegment = (typ: string): string => {
+    let segment = headers.get(typ)
+    if (segment === undefined) {
+      segment = base64url(JSON.stringify({ alg, kid, typ }))
+      headers.set(typ, segment)
+    }
+    return segment
+  }
+  return {
+    alg,
+    kid,
+    sign(typ, payload) {
+      const signingInput = `${headerSegment(typ)}.${base64url(JSON.stringify(payload))}`
+      const signature = sign(binding.hash, Buffer.from(signingInput), keyInput)
+      return `${signingInput}.${signature.toString('base64url')}`
+    },
+  }
+}
+
+export function createJWSVerifierKey(alg: SigningAlgorithm, kid: string, publicKey: KeyObject): JWSVerifierKey {
+  const binding = bindingFor(alg, publicKey)
+  const keyInput: VerifyKeyObjectInput = binding.dsaEncoding
+    ? { key: publicKey, dsaEncoding: binding.dsaEncoding }
+    : { key: publicKey }
+  return {
+    alg,
+    kid,
+    verifySignature(signingInput, signature) {
+      if (binding.signatureLength !== undefined && signature.length !== binding.signatureLength) {
+        return false
+      }
+      return verify(binding.hash, Buffer.from(signingInput), keyInput, signature)
+    },
+  }
+}
+
+export interface DecodedJWS {
+  header: Record<string, unknown>
+  payloadSegment: string
+  signingInput: string
+  signature: Buffer
+}
+
+/**
+ * Splits and decodes a compact JWS without trusting anything in it. Returns null for anything
+ * that is not exactly three base64url segments with a JSON-object header.
+ */
+export function decodeJWS(token: unknown): DecodedJWS | null {
+  if (typeof token !== 'string' || token.length === 0 || token.length > maxTokenLength) return null
+  const firstDot = token.indexOf('.')
+  const secondDot = token.indexOf('.', firstDot + 1)
+  if (firstDot <= 0 || secondDot <= firstDot + 1 || token.indexOf('.', secondDot + 1) !== -1) {
+    return null
+  }
+  const signatureSegment = token.slice(secondDot + 1)
+  if (signatureSegment.length === 0) return null
+  const header = parseJSONObject(token.slice(0, firstDot))
+  if (header === null) return null
+  return {
+    header,
+    payloadSegment: token.slice(firstDot + 1, secondDot),
+    signingInput: token.slice(0, secondDot),
+    signature: Buffer.from(signatureSegment, 'base64url'),
+  }
+}
+
+export function parseJSONObject(segment: string): Record<string, unknown> | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(segment)) return null
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null
+  } catch {
+    return null
+  }
+}
+
+function bindingFor(alg: SigningAlgorithm, key: KeyObject): AlgorithmBinding {
+  const binding = bindings[alg]
+  if (key.asymmetricKeyType !== binding.keyType) {
+    throw new TypeError(`a ${String(key.asymmetricKeyType)} key cannot be used with ${alg}`)
+  }
+  if (alg === 'ES256' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new TypeError('ES256 needs a P-256 key')
+  }
+  return binding
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text).toString('base64url')
+}

@@ -1,0 +1,123 @@
+import type { Clock } from '../clock.js'
+import { BatonError, RateLimitedError } from '../errors.js'
+import type { BatonObserver } from '../events.js'
+import { randomId } from '../ids.js'
+import { checkNewPassword, maxPasswordLength } from '../passwords/password-policy.js'
+import type { AuditLog, PasswordHasher, SessionStore, UserRecord, UserStore } from '../ports.js'
+import type { ClientContext, IssuedTokens, SessionService } from '../sessions/session-service.js'
+import { normalizeEmail } from './email.js'
+
+export interface AccountServiceOptions {
+  users: UserStore
+  /** Where the login-failure counters live (the session store, shared by every instance). */
+  counters: SessionStore
+  audit: AuditLog
+  hasher: PasswordHasher
+  sessions: SessionService
+  clock: Clock
+  loginMaxFailures: number
+  /** Seconds. */
+  loginFailureWindow: number
+  observer: BatonObserver
+}
+
+const invalidCredentials = (): BatonError =>
+  new BatonError('invalid_credentials', 'The email or password is incorrect.')
+
+export class AccountService {
+  readonly #o: AccountServiceOptions
+  /** Hash of a random password: unknown emails cost the same verification as known ones. */
+  #dummyHash: Promise<string> | undefined
+
+  constructor(options: AccountServiceOptions) {
+    this.#o = options
+  }
+
+  /** Computes the dummy hash ahead of the first login. */
+  async warm(): Promise<void> {
+    await this.#dummy()
+  }
+
+  async signup(email: string, password: string, context: ClientContext): Promise<IssuedTokens> {
+    const normalized = normalizeEmail(email)
+    checkNewPassword(password)
+    const user: UserRecord = {
+      id: randomId(),
+      email: normalized,
+      passwordHash: await this.#o.hasher.hash(password),
+      roles: ['user'],
+      createdAt: this.#o.clock.now(),
+    }
+    if (!(await this.#o.users.createUser(user))) {
+      throw new BatonError('email_taken', 'An account with this email already exists.')
+    }
+    this.#o.observer.login?.('signup')
+    await this.#event('signup', user.id, null, context)
+    return this.#o.sessions.start(user, context)
+  }
+
+  /**
+   * Same answer, and about the same time, for an unknown email and a wrong password. At most
+   * `loginMaxFailures` password checks per account per window: the attempt is counted before
+   * the check, so parallel guesses cannot slip past the limit.
+   */
+  async login(email: string, password: string, context: ClientContext): Promise<IssuedTokens> {
+    const user = await this.authenticate(email, password, context)
+    const tokens = await this.#o.sessions.start(user, context)
+    await this.#event('login', user.id, tokens.session.id, context)
+    return tokens
+  }
+
+  /** Checks the credentials with the rate limit; the user on success. */
+  async authenticate(email: string, password: string, context: ClientContext): Promise<UserRecord> {
+    let normalized: string
+    try {
+      normalized = normalizeEmail(email)
+    } catch {
+      // Not an address we could hold: the same answer as any other unknown email.
+      await this.#o.hasher.verify(await this.#dummy(), password)
+      this.#o.observer.login?.('invalid_credentials')
+      throw invalidCredentials()
+    }
+    const counterKey = `login:${normalized}`
+    const now = this.#o.clock.now()
+    const attempts = await this.#o.counters.hit(
+      counterKey,
+      this.#o.loginFailureWindow * 1000,
+      now,
+    )
+    if (attempts.count > this.#o.loginMaxFailures) {
+      this.#o.observer.login?.('rate_limited')
+      throw new RateLimitedError((attempts.resetAt - now) / 1000)
+    }
+    const user = await this.#o.users.findUserByEmail(normalized)
+    // Overlong input is never a stored password; hashing it would only cost us.
+    const candidate = [...password].length > maxPasswordLength ? '' : password
+    const matches = await this.#o.hasher.verify(user?.passwordHash ?? (await this.#dummy()), candidate)
+    if (user === null || !matches || candidate === '') {
+      this.#o.observer.login?.('invalid_credentials')
+      await this.#event('login_failed', user?.id ?? null, null, context)
+      throw invalidCredentials()
+    }
+    await this.#o.counters.resetCounter(counterKey)
+    this.#o.observer.login?.('success')
+    return user
+  }
+
+  async #dummy(): Promise<string> {
+    this.#dummyHash ??= this.#o.hasher.hash(randomId())
+    return this.#dummyHash
+  }
+
+  async #event(type: string, userId: string | null, sessionId: string | null, context: ClientContext): Promise<void> {
+    await this.#o.audit.record({
+      type,
+      at: this.#o.clock.now(),
+      userId,
+      sessionId,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      detail: null,
+    })
+  }
+}

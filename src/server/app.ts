@@ -1,0 +1,119 @@
+import fastifyCookie from '@fastify/cookie'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import secureJSON from 'secure-json-parse'
+import { createBaton, type Baton } from '../core/baton.js'
+import type { Clock } from '../core/clock.js'
+import type { BatonConfig } from '../core/config/config.js'
+import type { DatabaseStore, PasswordHasher, SessionStore } from '../core/ports.js'
+import { installErrorHandler } from './error-handler.js'
+import { createServerMetrics, type ServerMetrics } from './metrics.js'
+import { RefreshCookie } from './refresh-delivery.js'
+import { authAccountRoutes } from './routes/auth-account.js'
+import { authTokenRoutes } from './routes/auth-tokens.js'
+import { operationsRoutes } from './routes/operations.js'
+
+/** API.md: bodies over 16 KiB get 413. */
+export const bodyLimit = 16 * 1024
+
+export interface BuildServerOptions {
+  config: BatonConfig
+  database: DatabaseStore
+  sessions: SessionStore
+  clock?: Clock
+  hasher?: PasswordHasher
+  /** A pino logger config or instance, as Fastify takes it; defaults to the configured level. */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
+}
+
+export interface BatonServer {
+  app: FastifyInstance
+  baton: Baton
+  metrics: ServerMetrics
+}
+
+/**
+ * Log lines never carry a credential: headers are not logged at all, query strings are cut
+ * (a client may put a token there), and the redact list covers anything that slips through.
+ */
+export const loggerRedaction = {
+  paths: [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'res.headers["set-cookie"]',
+    'headers.authorization',
+    'headers.cookie',
+    '*.password',
+    '*.refreshToken',
+    '*.accessToken',
+  ],
+  censor: '[redacted]',
+}
+
+export const requestSerializers = {
+  req(request: { method: string; url: string; ip?: string }) {
+    return { method: request.method, url: request.url.split('?')[0], ip: request.ip }
+  },
+}
+
+/** The Fastify app speaking API.md, over the given stores. Call `app.listen` or `app.inject`. */
+export async function buildServer(options: BuildServerOptions): Promise<BatonServer> {
+  const { config } = options
+  const metrics = createServerMetrics()
+  const baton = await createBaton({
+    config,
+    database: options.database,
+    sessions: options.sessions,
+    clock: options.clock,
+    hasher: options.hasher,
+    observer: metrics.observer,
+  })
+
+  const logger =
+    options.logger ?? ({ level: config.logLevel, redact: loggerRedaction, serializers: requestSerializers } as const)
+  const app = Fastify({
+    ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
+    bodyLimit,
+    trustProxy: config.trustProxy,
+    // Wrong types are refused, not coerced: `{"email": 5}` is a client bug worth reporting.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Our JSON parser: an empty body is "no body" (browsers and SDKs send them on /auth/refresh),
+  // and prototype-poisoning keys are refused like Fastify's own parser does.
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text.trim() === '') return done(null, undefined)
+    try {
+      done(null, secureJSON.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }))
+    } catch {
+      done(new SyntaxError('malformed JSON'), undefined)
+    }
+  })
+
+  installErrorHandler(app)
+  await app.register(fastifyCookie)
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    )
+  })
+  app.addHook('onClose', async () => baton.close())
+
+  const cookie = new RefreshCookie(config)
+  await app.register(authTokenRoutes, { baton, cookie })
+  await app.register(authAccountRoutes, { baton, cookie })
+  await app.register(operationsRoutes, { baton, metrics })
+  return { app, baton, metrics }
+}
+
+function isLoggerInstance(logger: unknown): logger is FastifyServerOptions['loggerInstance'] {
+  return typeof logger === 'object' && logger !== null && typeof (logger as { child?: unknown }).child === 'function'
+}

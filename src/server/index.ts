@@ -1,0 +1,3 @@
+export { buildServer, bodyLimit, type BuildServerOptions, type BatonServer } from './app.js'
+export { startServer, type RunningServer } from './start.js'
+export { httpStatusOf } from './http-errors.js'

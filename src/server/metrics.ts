@@ -1,0 +1,48 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { BatonObserver } from '../core/events.js'
+
+/** Prometheus metrics of one server instance (its own registry, so tests can run several). */
+export interface ServerMetrics {
+  registry: Registry
+  observer: BatonObserver
+  requestDuration: Histogram<'method' | 'route' | 'status_code'>
+}
+
+export function createServerMetrics(): ServerMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'baton_' })
+  const logins = new Counter({
+    name: 'baton_logins_total',
+    help: 'Sign-ups and sign-ins by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const refreshes = new Counter({
+    name: 'baton_refreshes_total',
+    help: 'Refresh attempts by outcome (rotated, sliding, grace_replay, reused, expired, revoked, invalid, error)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const revocations = new Counter({
+    name: 'baton_session_revocations_total',
+    help: 'Sessions revoked, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const requestDuration = new Histogram({
+    name: 'baton_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  return {
+    registry,
+    requestDuration,
+    observer: {
+      login: (outcome) => logins.inc({ outcome }),
+      refresh: (outcome) => refreshes.inc({ outcome }),
+      revocation: (reason, sessions) => revocations.inc({ reason }, sessions),
+    },
+  }
+}

@@ -1,0 +1,57 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Baton } from '../../core/baton.js'
+import { BatonError } from '../../core/errors.js'
+import { requireBearer } from '../bearer.js'
+import type { RefreshCookie } from '../refresh-delivery.js'
+import { SessionIdParams } from './schemas.js'
+
+export interface AccountRoutesOptions {
+  baton: Baton
+  cookie: RefreshCookie
+}
+
+const iso = (epochMs: number): string => new Date(epochMs).toISOString()
+
+/** Bearer routes about the signed-in user: who am I, my devices, sign out everywhere. */
+export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { baton, cookie }) => {
+  const bearer = { config: { bearer: true } }
+
+  app.get('/auth/me', bearer, async (request, reply) => {
+    const claims = await requireBearer(baton, request)
+    const user = await baton.database.findUserById(claims.sub)
+    if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ id: user.id, email: user.email, roles: user.roles, createdAt: iso(user.createdAt) })
+  })
+
+  app.post('/auth/logout-all', bearer, async (request, reply) => {
+    const claims = await requireBearer(baton, request)
+    await baton.sessions.revokeAllForUser(claims.sub, 'logout_all')
+    cookie.clear(reply)
+    return reply.code(204).header('cache-control', 'no-store').send()
+  })
+
+  app.get('/auth/sessions', bearer, async (request, reply) => {
+    const claims = await requireBearer(baton, request)
+    const sessions = await baton.sessions.list(claims.sub)
+    return reply.header('cache-control', 'no-store').send({
+      sessions: sessions.map((session) => ({
+        id: session.id,
+        createdAt: iso(session.createdAt),
+        lastUsedAt: iso(session.lastUsedAt),
+        // The session ends at its absolute expiry, or sooner if left idle past its refresh token.
+        expiresAt: iso(Math.min(session.expiresAt, session.currentExpiresAt * 1000)),
+        ip: session.ip,
+        userAgent: session.userAgent,
+        current: session.id === claims.sid,
+      })),
+    })
+  })
+
+  app.delete('/auth/sessions/:id', { ...bearer, schema: { params: SessionIdParams } }, async (request, reply) => {
+    const claims = await requireBearer(baton, request)
+    await baton.sessions.deleteOwn(claims.sub, request.params.id)
+    return reply.code(204).header('cache-control', 'no-store').send()
+  })
+}

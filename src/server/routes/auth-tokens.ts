@@ -1,0 +1,72 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Baton } from '../../core/baton.js'
+import { BatonError } from '../../core/errors.js'
+import { bearerTokenOf } from '../bearer.js'
+import { clientContextOf } from '../client-context.js'
+import { deliveryModeOf, type RefreshCookie } from '../refresh-delivery.js'
+import { CredentialsBody, RefreshTokenBody } from './schemas.js'
+import { sendTokens } from './token-response.js'
+
+export interface AuthRoutesOptions {
+  baton: Baton
+  cookie: RefreshCookie
+}
+
+/** Sign-up, sign-in, refresh and sign-out: the routes that hand out or take back tokens. */
+export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { baton, cookie }) => {
+  app.post('/auth/signup', { schema: { body: CredentialsBody } }, async (request, reply) => {
+    const mode = deliveryModeOf(request)
+    const tokens = await baton.accounts.signup(request.body.email, request.body.password, clientContextOf(request))
+    return sendTokens(reply, 201, tokens, mode, cookie)
+  })
+
+  app.post('/auth/login', { schema: { body: CredentialsBody } }, async (request, reply) => {
+    const mode = deliveryModeOf(request)
+    const tokens = await baton.accounts.login(request.body.email, request.body.password, clientContextOf(request))
+    return sendTokens(reply, 200, tokens, mode, cookie)
+  })
+
+  app.post('/auth/refresh', { schema: { body: RefreshTokenBody } }, async (request, reply) => {
+    const mode = deliveryModeOf(request)
+    const fromBody = request.body?.refreshToken
+    const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
+    const refreshToken = fromBody ?? fromCookie
+    if (refreshToken === undefined) {
+      throw new BatonError('login_required', 'No refresh token was sent; sign in.')
+    }
+    if (fromCookie !== undefined) cookie.assertSameOrigin(request)
+    try {
+      const tokens = await baton.sessions.refresh({
+        refreshToken,
+        accessToken: bearerTokenOf(request),
+        context: clientContextOf(request),
+      })
+      return sendTokens(reply, 200, tokens, mode, cookie)
+    } catch (error) {
+      // A dead refresh cookie only makes the browser send it again: drop it.
+      if (fromCookie !== undefined && error instanceof BatonError && error.code !== 'store_unavailable') {
+        cookie.clear(reply)
+      }
+      throw error
+    }
+  })
+
+  app.post('/auth/logout', { schema: { body: RefreshTokenBody } }, async (request, reply) => {
+    const fromBody = request.body?.refreshToken
+    const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
+    if (fromCookie !== undefined) cookie.assertSameOrigin(request)
+    const refreshToken = fromBody ?? fromCookie
+    // Never reveals whether a token was valid: only a store outage changes the answer.
+    if (refreshToken !== undefined) await baton.sessions.logoutWithRefreshToken(refreshToken)
+    const accessToken = bearerTokenOf(request)
+    if (accessToken !== null) {
+      const claims = await baton.accessTokens.inspect(accessToken).catch((error: unknown) => {
+        if (error instanceof BatonError && error.code !== 'store_unavailable') return null
+        throw error
+      })
+      if (claims !== null) await baton.sessions.revoke(claims.claims.sid, 'logout')
+    }
+    cookie.clear(reply)
+    return reply.code(204).header('cache-control', 'no-store').send()
+  })
+}

@@ -1,0 +1,17 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+// Generous string limits: the core gives the precise message (e.g. password length), the
+// schema only stops absurd input early.
+export const CredentialsBody = Type.Object({
+  email: Type.String({ maxLength: 1024 }),
+  password: Type.String({ maxLength: 4096 }),
+})
+export type CredentialsBody = Static<typeof CredentialsBody>
+
+export const RefreshTokenBody = Type.Union([
+  Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: 8192 })) }),
+  Type.Null(),
+])
+export type RefreshTokenBody = Static<typeof RefreshTokenBody>
+
+export const SessionIdParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
