@@ -17,7 +17,10 @@ export function serveCommand(): Command {
   )
   for (const [variable, { doc, default: fallback }] of Object.entries(configVariables)) {
     command.addOption(
-      new Option(`--${flagOf(variable as ConfigVariable)} <value>`, `${doc} (${variable}, default ${fallback || 'none'})`),
+      new Option(
+        `--${flagOf(variable as ConfigVariable)} <value>`,
+        `${doc} (${variable}, default ${fallback || 'none'})`,
+      ),
     )
   }
   command.action(async (flags: Record<string, string | undefined>) => {
@@ -35,7 +38,11 @@ export function serveCommand(): Command {
     const server = await startServer(config).catch(fail)
     if (server === undefined) return
     server.app.log.info(
-      { issuer: config.issuer, database: redactUrl(config.databaseUrl), sessions: redactUrl(config.sessionStoreUrl) },
+      {
+        issuer: config.issuer,
+        database: redactUrl(config.databaseUrl),
+        sessions: redactUrl(config.sessionStoreUrl),
+      },
       `baton listening on ${server.url}`,
     )
     const shutdown = (signal: string): void => {
@@ -55,7 +62,9 @@ function fail(error: unknown): undefined {
   if (error instanceof ConfigError) {
     process.stderr.write(`baton: configuration error: ${error.message}\n`)
   } else {
-    process.stderr.write(`baton: could not start: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.stderr.write(
+      `baton: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    )
   }
   process.exitCode = 1
   return undefined

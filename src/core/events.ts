@@ -14,12 +14,7 @@ export type RefreshOutcome =
   /** A store failed: nothing was decided. */
   | 'error'
 export type RevocationReason =
-  | 'logout'
-  | 'logout_all'
-  | 'session_deleted'
-  | 'refresh_token_reused'
-  | 'user_missing'
-  | 'admin'
+  'logout' | 'logout_all' | 'session_deleted' | 'refresh_token_reused' | 'user_missing' | 'admin'
 
 export interface BatonObserver {
   login?(outcome: LoginOutcome): void

@@ -57,7 +57,11 @@ export interface SessionStore {
    * new record. Otherwise change nothing and return null. Of any number of concurrent calls
    * with the same `expectedJti`, exactly one succeeds.
    */
-  rotate(sessionId: string, expectedJti: string, next: SessionRotation): Promise<SessionRecord | null>
+  rotate(
+    sessionId: string,
+    expectedJti: string,
+    next: SessionRotation,
+  ): Promise<SessionRecord | null>
   /** Revoke one session and deny-list it. Returns false when it was missing or already revoked. */
   revoke(sessionId: string, revocation: SessionRevocation): Promise<boolean>
   /** Revoke and deny-list every live session of a user atomically; returns their ids. */

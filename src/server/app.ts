@@ -56,6 +56,11 @@ export const requestSerializers = {
   },
 }
 
+/** The logger Baton runs with; tests add a `stream` to read what it writes. */
+export function loggerOptions(level: string) {
+  return { level, redact: loggerRedaction, serializers: requestSerializers }
+}
+
 /** The Fastify app speaking API.md, over the given stores. Call `app.listen` or `app.inject`. */
 export async function buildServer(options: BuildServerOptions): Promise<BatonServer> {
   const { config } = options
@@ -69,8 +74,7 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     observer: metrics.observer,
   })
 
-  const logger =
-    options.logger ?? ({ level: config.logLevel, redact: loggerRedaction, serializers: requestSerializers } as const)
+  const logger = options.logger ?? loggerOptions(config.logLevel)
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
     bodyLimit,
@@ -82,15 +86,22 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   // Our JSON parser: an empty body is "no body" (browsers and SDKs send them on /auth/refresh),
   // and prototype-poisoning keys are refused like Fastify's own parser does.
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8')
-    if (text.trim() === '') return done(null, undefined)
-    try {
-      done(null, secureJSON.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }))
-    } catch {
-      done(new SyntaxError('malformed JSON'), undefined)
-    }
-  })
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit },
+    (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8')
+      if (text.trim() === '') return done(null, undefined)
+      try {
+        done(
+          null,
+          secureJSON.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
+        )
+      } catch {
+        done(new SyntaxError('malformed JSON'), undefined)
+      }
+    },
+  )
 
   installErrorHandler(app)
   await app.register(fastifyCookie)
@@ -115,5 +126,9 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
 }
 
 function isLoggerInstance(logger: unknown): logger is FastifyServerOptions['loggerInstance'] {
-  return typeof logger === 'object' && logger !== null && typeof (logger as { child?: unknown }).child === 'function'
+  return (
+    typeof logger === 'object' &&
+    logger !== null &&
+    typeof (logger as { child?: unknown }).child === 'function'
+  )
 }

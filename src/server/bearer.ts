@@ -13,7 +13,10 @@ export function bearerTokenOf(request: FastifyRequest): string | null {
 }
 
 /** Authenticates a bearer route; the token's claims, or a 401 with an RFC 6750 challenge. */
-export async function requireBearer(baton: Baton, request: FastifyRequest): Promise<AccessTokenClaims> {
+export async function requireBearer(
+  baton: Baton,
+  request: FastifyRequest,
+): Promise<AccessTokenClaims> {
   const token = bearerTokenOf(request)
   if (token === null) {
     if (request.headers.authorization === undefined) throw new MissingBearerTokenError()

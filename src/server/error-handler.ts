@@ -35,7 +35,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     } else if (error instanceof BatonError) {
       request.log.info({ code: error.code, detail: error.detail }, 'request refused')
     }
-    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds))
+    if (error instanceof RateLimitedError)
+      reply.header('retry-after', String(error.retryAfterSeconds))
     if (body.error === 'store_unavailable') {
       request.log.warn({ detail: (error as BatonError).detail }, 'store unavailable')
       reply.header('retry-after', String(storeUnavailableRetryAfter))
@@ -50,7 +51,10 @@ export function installErrorHandler(app: FastifyInstance): void {
   })
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, { error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}` }),
+    sendError(reply, 404, {
+      error: 'not_found',
+      message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+    }),
   )
 }
 

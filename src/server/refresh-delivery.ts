@@ -7,11 +7,13 @@ export type DeliveryMode = 'cookie' | 'body'
 /**
  * How the refresh token travels (API.md "Delivery of the refresh token"): the
  * `Baton-Token-Delivery` header decides; without it, a request with an `Origin` is a browser's
- * (cookie) and one without is a native or server client's (body).
+ * (cookie) and one without is a native or server client's (body). A token that arrived in the
+ * HttpOnly cookie also leaves in it: answering in the body would hand it to page scripts.
  */
-export function deliveryModeOf(request: FastifyRequest): DeliveryMode {
+export function deliveryModeOf(request: FastifyRequest, cameInCookie = false): DeliveryMode {
   const header = request.headers['baton-token-delivery']
-  if (header === undefined) return request.headers.origin === undefined ? 'body' : 'cookie'
+  if (header === undefined)
+    return request.headers.origin === undefined && !cameInCookie ? 'body' : 'cookie'
   const value = (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase()
   if (value === 'cookie' || value === 'body') return value
   throw new BatonError('invalid_request', 'Baton-Token-Delivery must be "cookie" or "body".')
@@ -32,7 +34,10 @@ export class RefreshCookie {
   }
 
   set(reply: FastifyReply, token: string, maxAgeSeconds: number): void {
-    reply.setCookie(this.#config.cookieName, token, { ...this.#attributes(), maxAge: maxAgeSeconds })
+    reply.setCookie(this.#config.cookieName, token, {
+      ...this.#attributes(),
+      maxAge: maxAgeSeconds,
+    })
   }
 
   clear(reply: FastifyReply): void {
@@ -69,13 +74,16 @@ export class RefreshCookie {
       sameSite: 'strict' as const,
       path: this.#config.cookiePath,
     }
-    return this.#config.cookieDomain === null ? attributes : { ...attributes, domain: this.#config.cookieDomain }
+    return this.#config.cookieDomain === null
+      ? attributes
+      : { ...attributes, domain: this.#config.cookieDomain }
   }
 }
 
 function requestOrigin(request: FastifyRequest): string | null {
   const origin = request.headers.origin
-  if (typeof origin === 'string' && origin !== '') return origin === 'null' ? null : origin.toLowerCase()
+  if (typeof origin === 'string' && origin !== '')
+    return origin === 'null' ? null : origin.toLowerCase()
   const referer = request.headers.referer
   if (typeof referer !== 'string' || referer === '') return null
   try {

@@ -11,7 +11,10 @@ export interface RunningServer extends BatonServer {
 
 /** Opens the configured stores, builds the app and listens. */
 export async function startServer(config: BatonConfig): Promise<RunningServer> {
-  const stores = await openStores({ databaseUrl: config.databaseUrl, sessionStoreUrl: config.sessionStoreUrl })
+  const stores = await openStores({
+    databaseUrl: config.databaseUrl,
+    sessionStoreUrl: config.sessionStoreUrl,
+  })
   let server: BatonServer
   try {
     server = await buildServer({ config, database: stores.database, sessions: stores.sessions })
@@ -19,11 +22,13 @@ export async function startServer(config: BatonConfig): Promise<RunningServer> {
     await stores.close()
     throw error
   }
-  const url = await server.app.listen({ host: config.host, port: config.port }).catch(async (error: unknown) => {
-    await server.app.close()
-    await stores.close()
-    throw error
-  })
+  const url = await server.app
+    .listen({ host: config.host, port: config.port })
+    .catch(async (error: unknown) => {
+      await server.app.close()
+      await stores.close()
+      throw error
+    })
   let stopping: Promise<void> | undefined
   return {
     ...server,

@@ -47,28 +47,70 @@ export interface BatonConfig {
 export const configVariables = {
   BATON_HOST: { default: '127.0.0.1', doc: 'address the server listens on' },
   BATON_PORT: { default: '3000', doc: 'port the server listens on' },
-  BATON_ISSUER: { default: 'http://<host>:<port>', doc: '`iss` of every token, base of the metadata URLs' },
+  BATON_ISSUER: {
+    default: 'http://<host>:<port>',
+    doc: '`iss` of every token, base of the metadata URLs',
+  },
   BATON_AUDIENCE: { default: 'baton', doc: '`aud` of access tokens (the APIs that accept them)' },
-  BATON_DATABASE_URL: { default: 'sqlite:./data/baton.db', doc: 'users, keys and audit events: `sqlite:<path>`, `memory:`' },
+  BATON_DATABASE_URL: {
+    default: 'sqlite:./data/baton.db',
+    doc: 'users, keys and audit events: `sqlite:<path>`, `memory:`',
+  },
   BATON_SESSION_STORE_URL: { default: 'same as the database', doc: 'sessions and refresh tokens' },
   BATON_ACCESS_TOKEN_TTL: { default: '15m', doc: 'access token lifetime' },
-  BATON_REFRESH_TOKEN_TTL: { default: '14d', doc: 'refresh token lifetime (idle timeout of a session)' },
+  BATON_REFRESH_TOKEN_TTL: {
+    default: '14d',
+    doc: 'refresh token lifetime (idle timeout of a session)',
+  },
   BATON_SESSION_MAX_AGE: { default: '90d', doc: 'absolute lifetime of a session' },
-  BATON_REFRESH_REUSE_GRACE: { default: '10s', doc: 'grace window for a retried refresh; `0` turns it off' },
-  BATON_SLIDING_REFRESH: { default: 'true', doc: 'the "valid access, expired refresh" row of the two-token table' },
+  BATON_REFRESH_REUSE_GRACE: {
+    default: '10s',
+    doc: 'grace window for a retried refresh; `0` turns it off',
+  },
+  BATON_SLIDING_REFRESH: {
+    default: 'true',
+    doc: 'the "valid access, expired refresh" row of the two-token table',
+  },
   BATON_SIGNING_ALG: { default: 'ES256', doc: '`ES256`, `EdDSA` or `RS256`' },
-  BATON_ALLOWED_ORIGINS: { default: '', doc: 'comma-separated origins allowed to use the refresh cookie besides the issuer\'s' },
-  BATON_COOKIE_SECURE: { default: 'true', doc: '`false` only for plain-HTTP development on a non-localhost name' },
-  BATON_COOKIE_NAME: { default: '__Secure-baton_rt (baton_rt when not secure)', doc: 'name of the refresh cookie' },
+  BATON_ALLOWED_ORIGINS: {
+    default: '',
+    doc: "comma-separated origins allowed to use the refresh cookie besides the issuer's",
+  },
+  BATON_COOKIE_SECURE: {
+    default: 'true',
+    doc: '`false` only for plain-HTTP development on a non-localhost name',
+  },
+  BATON_COOKIE_NAME: {
+    default: '__Secure-baton_rt (baton_rt when not secure)',
+    doc: 'name of the refresh cookie',
+  },
   BATON_COOKIE_PATH: { default: '/auth', doc: 'path of the refresh cookie' },
   BATON_COOKIE_DOMAIN: { default: '', doc: 'domain of the refresh cookie (host-only when empty)' },
-  BATON_OAUTH_CLIENTS: { default: 'baton', doc: 'OAuth clients: `id` (public) or `id:secret` (confidential), comma-separated' },
-  BATON_INTROSPECTION_CREDENTIALS: { default: '', doc: '`id:secret` pairs for `/oauth/introspect`' },
-  BATON_LOGIN_MAX_FAILURES: { default: '5', doc: 'failed logins per account per window before 429' },
+  BATON_OAUTH_CLIENTS: {
+    default: 'baton',
+    doc: 'OAuth clients: `id` (public) or `id:secret` (confidential), comma-separated',
+  },
+  BATON_INTROSPECTION_CREDENTIALS: {
+    default: '',
+    doc: '`id:secret` pairs for `/oauth/introspect`',
+  },
+  BATON_LOGIN_MAX_FAILURES: {
+    default: '5',
+    doc: 'failed logins per account per window before 429',
+  },
   BATON_LOGIN_FAILURE_WINDOW: { default: '15m', doc: 'window of `BATON_LOGIN_MAX_FAILURES`' },
-  BATON_TRUST_PROXY: { default: 'false', doc: 'take the client IP from X-Forwarded-For (behind your own proxy only)' },
-  BATON_LOG_LEVEL: { default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace, silent' },
-  BATON_KEY_RELOAD_INTERVAL: { default: '60s', doc: 'how often an instance rereads the shared key ring' },
+  BATON_TRUST_PROXY: {
+    default: 'false',
+    doc: 'take the client IP from X-Forwarded-For (behind your own proxy only)',
+  },
+  BATON_LOG_LEVEL: {
+    default: 'info',
+    doc: 'pino level: fatal, error, warn, info, debug, trace, silent',
+  },
+  BATON_KEY_RELOAD_INTERVAL: {
+    default: '60s',
+    doc: 'how often an instance rereads the shared key ring',
+  },
 } as const
 
 export type ConfigVariable = keyof typeof configVariables
@@ -104,15 +146,26 @@ export function loadConfig(env: Env = process.env): BatonConfig {
   }
   const cookiePath = read('BATON_COOKIE_PATH') ?? '/auth'
   if (!cookiePath.startsWith('/') || /[;\s]/.test(cookiePath)) {
-    throw new ConfigError('BATON_COOKIE_PATH', `"${cookiePath}" must start with / and hold no ; or spaces`)
+    throw new ConfigError(
+      'BATON_COOKIE_PATH',
+      `"${cookiePath}" must start with / and hold no ; or spaces`,
+    )
   }
   const cookieDomain = read('BATON_COOKIE_DOMAIN') ?? null
   if (cookieDomain !== null && !/^\.?[A-Za-z0-9.-]+$/.test(cookieDomain)) {
     throw new ConfigError('BATON_COOKIE_DOMAIN', `"${cookieDomain}" is not a domain`)
   }
 
-  const accessTokenTtl = duration('BATON_ACCESS_TOKEN_TTL', read('BATON_ACCESS_TOKEN_TTL') ?? '15m', 1)
-  const refreshTokenTtl = duration('BATON_REFRESH_TOKEN_TTL', read('BATON_REFRESH_TOKEN_TTL') ?? '14d', 1)
+  const accessTokenTtl = duration(
+    'BATON_ACCESS_TOKEN_TTL',
+    read('BATON_ACCESS_TOKEN_TTL') ?? '15m',
+    1,
+  )
+  const refreshTokenTtl = duration(
+    'BATON_REFRESH_TOKEN_TTL',
+    read('BATON_REFRESH_TOKEN_TTL') ?? '14d',
+    1,
+  )
   const sessionMaxAge = duration('BATON_SESSION_MAX_AGE', read('BATON_SESSION_MAX_AGE') ?? '90d', 1)
   if (refreshTokenTtl <= accessTokenTtl) {
     throw new ConfigError(
@@ -137,7 +190,10 @@ export function loadConfig(env: Env = process.env): BatonConfig {
 
   const signingAlg = read('BATON_SIGNING_ALG') ?? 'ES256'
   if (!signingAlgorithms.includes(signingAlg as SigningAlgorithm)) {
-    throw new ConfigError('BATON_SIGNING_ALG', `"${signingAlg}" is not one of ${signingAlgorithms.join(', ')}`)
+    throw new ConfigError(
+      'BATON_SIGNING_ALG',
+      `"${signingAlg}" is not one of ${signingAlgorithms.join(', ')}`,
+    )
   }
 
   const loginFailureWindow = duration(
@@ -150,11 +206,21 @@ export function loadConfig(env: Env = process.env): BatonConfig {
     throw new ConfigError('BATON_LOG_LEVEL', `"${logLevel}" is not one of ${logLevels.join(', ')}`)
   }
 
+  const audience = read('BATON_AUDIENCE') ?? 'baton'
+  if (audience === issuer) {
+    // Refresh tokens carry the issuer as audience; an access audience equal to it would leave
+    // `typ` as the only thing telling the two apart.
+    throw new ConfigError(
+      'BATON_AUDIENCE',
+      'must differ from the issuer (refresh tokens use that audience)',
+    )
+  }
+
   return {
     host,
     port,
     issuer,
-    audience: read('BATON_AUDIENCE') ?? 'baton',
+    audience,
     databaseUrl,
     sessionStoreUrl: read('BATON_SESSION_STORE_URL') ?? databaseUrl,
     accessTokenTtl,
@@ -170,11 +236,20 @@ export function loadConfig(env: Env = process.env): BatonConfig {
     cookieDomain,
     oauthClients: oauthClients(read('BATON_OAUTH_CLIENTS') ?? 'baton'),
     introspectionCredentials: credentials(read('BATON_INTROSPECTION_CREDENTIALS') ?? ''),
-    loginMaxFailures: integer('BATON_LOGIN_MAX_FAILURES', read('BATON_LOGIN_MAX_FAILURES') ?? '5', 1, 1_000_000),
+    loginMaxFailures: integer(
+      'BATON_LOGIN_MAX_FAILURES',
+      read('BATON_LOGIN_MAX_FAILURES') ?? '5',
+      1,
+      1_000_000,
+    ),
     loginFailureWindow,
     trustProxy: boolean('BATON_TRUST_PROXY', read('BATON_TRUST_PROXY') ?? 'false'),
     logLevel,
-    keyReloadInterval: duration('BATON_KEY_RELOAD_INTERVAL', read('BATON_KEY_RELOAD_INTERVAL') ?? '60s', 1),
+    keyReloadInterval: duration(
+      'BATON_KEY_RELOAD_INTERVAL',
+      read('BATON_KEY_RELOAD_INTERVAL') ?? '60s',
+      1,
+    ),
   }
 }
 
@@ -229,10 +304,16 @@ function origins(text: string): string[] {
     try {
       url = new URL(entry)
     } catch {
-      throw new ConfigError('BATON_ALLOWED_ORIGINS', `"${entry}" is not an origin such as https://app.example.com`)
+      throw new ConfigError(
+        'BATON_ALLOWED_ORIGINS',
+        `"${entry}" is not an origin such as https://app.example.com`,
+      )
     }
     if (url.origin === 'null' || url.origin !== entry.replace(/\/$/, '')) {
-      throw new ConfigError('BATON_ALLOWED_ORIGINS', `"${entry}" is not an origin (scheme://host[:port], no path)`)
+      throw new ConfigError(
+        'BATON_ALLOWED_ORIGINS',
+        `"${entry}" is not an origin (scheme://host[:port], no path)`,
+      )
     }
     return url.origin
   })
@@ -247,12 +328,16 @@ function oauthClients(text: string): OAuthClientConfig[] {
       throw new ConfigError('BATON_OAUTH_CLIENTS', `"${id}" is not a valid client id`)
     }
     if (secret !== null && secret.length < 16) {
-      throw new ConfigError('BATON_OAUTH_CLIENTS', `the secret of client "${id}" is shorter than 16 characters`)
+      throw new ConfigError(
+        'BATON_OAUTH_CLIENTS',
+        `the secret of client "${id}" is shorter than 16 characters`,
+      )
     }
     return { id, secret }
   })
   const ids = new Set(clients.map((client) => client.id))
-  if (ids.size !== clients.length) throw new ConfigError('BATON_OAUTH_CLIENTS', 'a client id appears twice')
+  if (ids.size !== clients.length)
+    throw new ConfigError('BATON_OAUTH_CLIENTS', 'a client id appears twice')
   return clients
 }
 
@@ -264,7 +349,10 @@ function credentials(text: string): { id: string; secret: string }[] {
     }
     const secret = entry.slice(separator + 1)
     if (secret.length < 16) {
-      throw new ConfigError('BATON_INTROSPECTION_CREDENTIALS', 'each secret must be at least 16 characters')
+      throw new ConfigError(
+        'BATON_INTROSPECTION_CREDENTIALS',
+        'each secret must be at least 16 characters',
+      )
     }
     return { id: entry.slice(0, separator), secret }
   })

@@ -1,9 +1,20 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto'
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { Clock } from '../clock.js'
 import type { SigningAlgorithm } from '../config/config.js'
 import type { KeyState, KeyStore, StoredKey } from '../ports.js'
-import { createJWSSigner, createJWSVerifierKey, type JWSSigner, type JWSVerifierKey } from '../tokens/jws.js'
+import {
+  createJWSSigner,
+  createJWSVerifierKey,
+  type JWSSigner,
+  type JWSVerifierKey,
+} from '../tokens/jws.js'
 
 export interface KeyRingOptions {
   store: KeyStore
@@ -76,7 +87,11 @@ export class KeyRing {
     this.#keys = keys
     this.#current = [...keys.values()]
       .filter((key) => key.stored.state === 'current')
-      .sort((a, b) => (b.stored.activatedAt ?? 0) - (a.stored.activatedAt ?? 0) || (a.stored.kid < b.stored.kid ? -1 : 1))[0]
+      .sort(
+        (a, b) =>
+          (b.stored.activatedAt ?? 0) - (a.stored.activatedAt ?? 0) ||
+          (a.stored.kid < b.stored.kid ? -1 : 1),
+      )[0]
   }
 
   /** The key that signs now. */
@@ -121,10 +136,14 @@ export class KeyRing {
   }
 }
 
-export async function generateStoredKey(alg: SigningAlgorithm, state: KeyState, now: number): Promise<StoredKey> {
+export async function generateStoredKey(
+  alg: SigningAlgorithm,
+  state: KeyState,
+  now: number,
+): Promise<StoredKey> {
   const { privateKey, publicKey } = generateKeyPair(alg)
   const publicJwk = publicKey.export({ format: 'jwk' })
-  const kid = await calculateJwkThumbprint(publicJwk as JWK, 'sha256')
+  const kid = await calculateJwkThumbprint(publicJwk, 'sha256')
   return {
     kid,
     alg,
@@ -151,7 +170,10 @@ function generateKeyPair(alg: SigningAlgorithm): { privateKey: KeyObject; public
 
 function loadKey(stored: StoredKey): LoadedKey {
   const alg = stored.alg as SigningAlgorithm
-  const privateKey = createPrivateKey({ key: JSON.parse(stored.privateJwk) as JsonWebKey, format: 'jwk' })
+  const privateKey = createPrivateKey({
+    key: JSON.parse(stored.privateJwk) as JsonWebKey,
+    format: 'jwk',
+  })
   const publicKey = createPublicKey(privateKey)
   const publicJwk = JSON.parse(stored.publicJwk) as PublicJWK
   return {

@@ -160,7 +160,10 @@ export class SessionService {
     return rotated ? this.#issueFor(rotated, now) : null
   }
 
-  async #accessStateFor(accessToken: string | null, sessionId: string): Promise<'valid' | 'expired' | 'absent'> {
+  async #accessStateFor(
+    accessToken: string | null,
+    sessionId: string,
+  ): Promise<'valid' | 'expired' | 'absent'> {
     if (accessToken === null) return 'absent'
     try {
       const { claims, expired } = await this.#o.accessTokens.inspect(accessToken)
@@ -179,7 +182,10 @@ export class SessionService {
       throw new BatonError('session_revoked', 'This session has ended; sign in again.')
     }
     if (now >= session.expiresAt) {
-      throw new BatonError('refresh_token_expired', 'The session reached its maximum age; sign in again.')
+      throw new BatonError(
+        'refresh_token_expired',
+        'The session reached its maximum age; sign in again.',
+      )
     }
     return session
   }
@@ -210,7 +216,11 @@ export class SessionService {
     )
   }
 
-  async #revokeForReuse(session: SessionRecord, context: ClientContext, now: number): Promise<void> {
+  async #revokeForReuse(
+    session: SessionRecord,
+    context: ClientContext,
+    now: number,
+  ): Promise<void> {
     await this.#revoke(session.id, 'refresh_token_reused', now)
     await this.#o.audit.record({
       type: 'refresh_token_reused',
@@ -314,7 +324,10 @@ export class SessionService {
     }
   }
 
-  #nextRefreshToken(now: number, sessionExpiresAt: number): { jti: string; iat: number; exp: number } {
+  #nextRefreshToken(
+    now: number,
+    sessionExpiresAt: number,
+  ): { jti: string; iat: number; exp: number } {
     const iat = Math.floor(now / 1000)
     return {
       jti: randomId(),
@@ -352,4 +365,3 @@ function outcomeOf(error: BatonError): RefreshOutcome {
       return 'error'
   }
 }
-

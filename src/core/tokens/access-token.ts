@@ -93,7 +93,9 @@ export class AccessTokens {
       nowSeconds: epochSeconds(this.#options.clock),
     })
     if (typeof payload.scope !== 'string' || !Array.isArray(payload.roles)) {
-      throw new BatonError('invalid_token', 'The token is invalid.', { detail: 'scope or roles missing' })
+      throw new BatonError('invalid_token', 'The token is invalid.', {
+        detail: 'scope or roles missing',
+      })
     }
     return { claims: payload as unknown as AccessTokenClaims, expired }
   }

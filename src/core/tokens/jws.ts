@@ -1,4 +1,10 @@
-import { sign, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto'
+import {
+  sign,
+  verify,
+  type KeyObject,
+  type SignKeyObjectInput,
+  type VerifyKeyObjectInput,
+} from 'node:crypto'
 import type { SigningAlgorithm } from '../config/config.js'
 
 /**
@@ -37,7 +43,11 @@ export interface JWSVerifierKey {
   verifySignature(signingInput: string, signature: Buffer): boolean
 }
 
-export function createJWSSigner(alg: SigningAlgorithm, kid: string, privateKey: KeyObject): JWSSigner {
+export function createJWSSigner(
+  alg: SigningAlgorithm,
+  kid: string,
+  privateKey: KeyObject,
+): JWSSigner {
   const binding = bindingFor(alg, privateKey)
   const keyInput: SignKeyObjectInput = binding.dsaEncoding
     ? { key: privateKey, dsaEncoding: binding.dsaEncoding }
@@ -62,7 +72,11 @@ export function createJWSSigner(alg: SigningAlgorithm, kid: string, privateKey: 
   }
 }
 
-export function createJWSVerifierKey(alg: SigningAlgorithm, kid: string, publicKey: KeyObject): JWSVerifierKey {
+export function createJWSVerifierKey(
+  alg: SigningAlgorithm,
+  kid: string,
+  publicKey: KeyObject,
+): JWSVerifierKey {
   const binding = bindingFor(alg, publicKey)
   const keyInput: VerifyKeyObjectInput = binding.dsaEncoding
     ? { key: publicKey, dsaEncoding: binding.dsaEncoding }

@@ -38,8 +38,10 @@ export async function verifyJWT(
   const { header } = decoded
   if (header.crit !== undefined) throw invalid('unsupported crit header')
   const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : ''
-  if (typ !== expect.typ && typ !== `application/${expect.typ}`) throw invalid(`typ ${typ || 'missing'}`)
-  if (typeof header.kid !== 'string' || typeof header.alg !== 'string') throw invalid('kid or alg missing')
+  if (typ !== expect.typ && typ !== `application/${expect.typ}`)
+    throw invalid(`typ ${typ || 'missing'}`)
+  if (typeof header.kid !== 'string' || typeof header.alg !== 'string')
+    throw invalid('kid or alg missing')
   const key = keyring.verifier(header.kid) ?? (await keyring.reloadForUnknownKid(header.kid))
   if (key === undefined) throw invalid('unknown kid')
   if (key.alg !== header.alg) throw invalid(`alg ${header.alg} does not match the key`)
@@ -54,12 +56,17 @@ export async function verifyJWT(
   }
   const { exp, iat, nbf } = payload
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('exp missing')
-  if (typeof iat !== 'number' || iat > expect.nowSeconds + clockToleranceSeconds) throw invalid('iat in the future')
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > expect.nowSeconds + clockToleranceSeconds)) {
+  if (typeof iat !== 'number' || iat > expect.nowSeconds + clockToleranceSeconds)
+    throw invalid('iat in the future')
+  if (
+    nbf !== undefined &&
+    (typeof nbf !== 'number' || nbf > expect.nowSeconds + clockToleranceSeconds)
+  ) {
     throw invalid('not yet valid')
   }
   for (const claim of ['sub', 'jti', 'sid'] as const) {
-    if (typeof payload[claim] !== 'string' || payload[claim] === '') throw invalid(`${claim} missing`)
+    if (typeof payload[claim] !== 'string' || payload[claim] === '')
+      throw invalid(`${claim} missing`)
   }
   return { payload, expired: exp <= expect.nowSeconds }
 }

@@ -81,11 +81,7 @@ export class AccountService {
     }
     const counterKey = `login:${normalized}`
     const now = this.#o.clock.now()
-    const attempts = await this.#o.counters.hit(
-      counterKey,
-      this.#o.loginFailureWindow * 1000,
-      now,
-    )
+    const attempts = await this.#o.counters.hit(counterKey, this.#o.loginFailureWindow * 1000, now)
     if (attempts.count > this.#o.loginMaxFailures) {
       this.#o.observer.login?.('rate_limited')
       throw new RateLimitedError((attempts.resetAt - now) / 1000)
@@ -93,7 +89,10 @@ export class AccountService {
     const user = await this.#o.users.findUserByEmail(normalized)
     // Overlong input is never a stored password; hashing it would only cost us.
     const candidate = [...password].length > maxPasswordLength ? '' : password
-    const matches = await this.#o.hasher.verify(user?.passwordHash ?? (await this.#dummy()), candidate)
+    const matches = await this.#o.hasher.verify(
+      user?.passwordHash ?? (await this.#dummy()),
+      candidate,
+    )
     if (user === null || !matches || candidate === '') {
       this.#o.observer.login?.('invalid_credentials')
       await this.#event('login_failed', user?.id ?? null, null, context)
@@ -109,7 +108,12 @@ export class AccountService {
     return this.#dummyHash
   }
 
-  async #event(type: string, userId: string | null, sessionId: string | null, context: ClientContext): Promise<void> {
+  async #event(
+    type: string,
+    userId: string | null,
+    sessionId: string | null,
+    context: ClientContext,
+  ): Promise<void> {
     await this.#o.audit.record({
       type,
       at: this.#o.clock.now(),

@@ -13,7 +13,10 @@ export interface AccountRoutesOptions {
 const iso = (epochMs: number): string => new Date(epochMs).toISOString()
 
 /** Bearer routes about the signed-in user: who am I, my devices, sign out everywhere. */
-export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { baton, cookie }) => {
+export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (
+  app,
+  { baton, cookie },
+) => {
   const bearer = { config: { bearer: true } }
 
   app.get('/auth/me', bearer, async (request, reply) => {
@@ -49,9 +52,13 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
     })
   })
 
-  app.delete('/auth/sessions/:id', { ...bearer, schema: { params: SessionIdParams } }, async (request, reply) => {
-    const claims = await requireBearer(baton, request)
-    await baton.sessions.deleteOwn(claims.sub, request.params.id)
-    return reply.code(204).header('cache-control', 'no-store').send()
-  })
+  app.delete(
+    '/auth/sessions/:id',
+    { ...bearer, schema: { params: SessionIdParams } },
+    async (request, reply) => {
+      const claims = await requireBearer(baton, request)
+      await baton.sessions.deleteOwn(claims.sub, request.params.id)
+      return reply.code(204).header('cache-control', 'no-store').send()
+    },
+  )
 }

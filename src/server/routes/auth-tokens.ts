@@ -13,23 +13,34 @@ export interface AuthRoutesOptions {
 }
 
 /** Sign-up, sign-in, refresh and sign-out: the routes that hand out or take back tokens. */
-export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { baton, cookie }) => {
+export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
+  app,
+  { baton, cookie },
+) => {
   app.post('/auth/signup', { schema: { body: CredentialsBody } }, async (request, reply) => {
     const mode = deliveryModeOf(request)
-    const tokens = await baton.accounts.signup(request.body.email, request.body.password, clientContextOf(request))
+    const tokens = await baton.accounts.signup(
+      request.body.email,
+      request.body.password,
+      clientContextOf(request),
+    )
     return sendTokens(reply, 201, tokens, mode, cookie)
   })
 
   app.post('/auth/login', { schema: { body: CredentialsBody } }, async (request, reply) => {
     const mode = deliveryModeOf(request)
-    const tokens = await baton.accounts.login(request.body.email, request.body.password, clientContextOf(request))
+    const tokens = await baton.accounts.login(
+      request.body.email,
+      request.body.password,
+      clientContextOf(request),
+    )
     return sendTokens(reply, 200, tokens, mode, cookie)
   })
 
   app.post('/auth/refresh', { schema: { body: RefreshTokenBody } }, async (request, reply) => {
-    const mode = deliveryModeOf(request)
     const fromBody = request.body?.refreshToken
     const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
+    const mode = deliveryModeOf(request, fromCookie !== undefined)
     const refreshToken = fromBody ?? fromCookie
     if (refreshToken === undefined) {
       throw new BatonError('login_required', 'No refresh token was sent; sign in.')
@@ -44,7 +55,11 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       return sendTokens(reply, 200, tokens, mode, cookie)
     } catch (error) {
       // A dead refresh cookie only makes the browser send it again: drop it.
-      if (fromCookie !== undefined && error instanceof BatonError && error.code !== 'store_unavailable') {
+      if (
+        fromCookie !== undefined &&
+        error instanceof BatonError &&
+        error.code !== 'store_unavailable'
+      ) {
         cookie.clear(reply)
       }
       throw error

@@ -8,13 +8,18 @@ export interface OperationsRoutesOptions {
 }
 
 /** Public keys, liveness, readiness and metrics. */
-export const operationsRoutes: FastifyPluginAsync<OperationsRoutesOptions> = async (app, { baton, metrics }) => {
+export const operationsRoutes: FastifyPluginAsync<OperationsRoutesOptions> = async (
+  app,
+  { baton, metrics },
+) => {
   app.get('/.well-known/jwks.json', async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=300').send(baton.keyring.jwks()),
   )
 
   // Liveness says nothing about the stores: restarting a process does not fix a dead Redis.
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }))
+  app.get('/healthz', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ status: 'ok' }),
+  )
 
   app.get('/readyz', async (_request, reply) => {
     await baton.ready()

@@ -30,5 +30,9 @@ export function sendTokens(
     user: { id: tokens.user.id, email: tokens.user.email, roles: tokens.user.roles },
   }
   if (mode === 'cookie') cookie.set(reply, tokens.refreshToken, tokens.refreshExpiresIn)
-  return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(body)
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .header('pragma', 'no-cache')
+    .send(body)
 }

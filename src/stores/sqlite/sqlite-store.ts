@@ -1,0 +1,590 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { ConfigError, StoreUnavailableError } from '../../core/errors.js'
+import type {
+  CounterState,
+  DatabaseStore,
+  KeyState,
+  SecurityEvent,
+  SessionRecord,
+  SessionStore,
+  StoredKey,
+  UserRecord,
+} from '../../core/ports.js'
+import { migrate } from './schema.js'
+
+export interface SqliteStoreOptions {
+  /** A file path (its directory is created when missing), or `':memory:'` for a private database. */
+  path: string
+  /**
+   * The setting to name when the database cannot be opened.
+   * @default 'BATON_DATABASE_URL'
+   */
+  variable?: string
+}
+
+/** Every port over one SQLite connection: the zero-dependency default for one machine. */
+export interface SqliteStore extends SessionStore, DatabaseStore {}
+
+// Well inside the 2 s in which API.md promises a 503 rather than a hanging request.
+const BUSY_TIMEOUT_MS = 1000
+const SWEEP_INTERVAL_MS = 60_000
+
+interface SessionRow {
+  id: string
+  user_id: string
+  created_at: number
+  last_used_at: number
+  expires_at: number
+  ip: string | null
+  user_agent: string | null
+  scope: string
+  client_id: string | null
+  current_jti: string
+  current_issued_at: number
+  current_expires_at: number
+  previous_jti: string | null
+  rotated_at: number | null
+  revoked_at: number | null
+  revoked_reason: string | null
+  purge_at: number
+}
+
+interface UserRow {
+  id: string
+  email: string
+  password_hash: string
+  roles: string
+  created_at: number
+}
+
+interface KeyRow {
+  kid: string
+  alg: string
+  state: KeyState
+  private_jwk: string
+  public_jwk: string
+  created_at: number
+  activated_at: number | null
+  retired_at: number | null
+  remove_after: number | null
+}
+
+interface EventRow {
+  type: string
+  at: number
+  user_id: string | null
+  session_id: string | null
+  ip: string | null
+  user_agent: string | null
+  detail: string | null
+}
+
+interface CounterRow {
+  count: number
+  reset_at: number
+}
+
+/**
+ * Opens (creating when needed) a SQLite database in WAL mode and migrates its schema.
+ * Throws `ConfigError` naming `options.variable` when the file cannot be created or opened.
+ *
+ * @example
+ * ```ts
+ * const store = openSqliteStore({ path: './data/baton.db' }) // one connection for both ports
+ * const stores = { database: store, sessions: store }
+ * ```
+ */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const variable = options.variable ?? 'BATON_DATABASE_URL'
+  const { path } = options
+  let db: Database.Database | undefined
+  try {
+    if (path === '') throw new Error('the path is empty')
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    db = new Database(path, { timeout: BUSY_TIMEOUT_MS })
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    migrate(db)
+  } catch (error) {
+    db?.close()
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new ConfigError(variable, `cannot open SQLite database at ${path}: ${reason}`)
+  }
+  return createSqliteStore(db)
+}
+
+function createSqliteStore(db: Database.Database): SqliteStore {
+  const insertSession = db.prepare<SessionRow>(`
+    INSERT INTO sessions (
+      id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope, client_id,
+      current_jti, current_issued_at, current_expires_at, previous_jti, rotated_at, revoked_at,
+      revoked_reason, purge_at
+    ) VALUES (
+      @id, @user_id, @created_at, @last_used_at, @expires_at, @ip, @user_agent, @scope, @client_id,
+      @current_jti, @current_issued_at, @current_expires_at, @previous_jti, @rotated_at,
+      @revoked_at, @revoked_reason, @purge_at
+    )
+  `)
+  const selectSession = db.prepare<{ id: string; now: number }, SessionRow>(
+    'SELECT * FROM sessions WHERE id = @id AND purge_at > @now',
+  )
+  const rotateSession = db.prepare<
+    {
+      id: string
+      expectedJti: string
+      jti: string
+      issuedAt: number
+      expiresAt: number
+      rotatedAt: number
+      ip: string | null
+      userAgent: string | null
+      purgeAt: number
+    },
+    SessionRow
+  >(`
+    UPDATE sessions SET
+      previous_jti = current_jti,
+      current_jti = @jti,
+      current_issued_at = @issuedAt,
+      current_expires_at = @expiresAt,
+      rotated_at = @rotatedAt,
+      last_used_at = @rotatedAt,
+      ip = @ip,
+      user_agent = @userAgent,
+      purge_at = @purgeAt
+    WHERE id = @id AND current_jti = @expectedJti AND revoked_at IS NULL AND purge_at > @rotatedAt
+    RETURNING *
+  `)
+  const markRevoked = db.prepare<{ id: string; revokedAt: number; reason: string }>(
+    'UPDATE sessions SET revoked_at = @revokedAt, revoked_reason = @reason WHERE id = @id',
+  )
+  const markUserRevoked = db.prepare<
+    { userId: string; revokedAt: number; reason: string },
+    { id: string }
+  >(`
+    UPDATE sessions SET revoked_at = @revokedAt, revoked_reason = @reason
+    WHERE user_id = @userId AND revoked_at IS NULL AND purge_at > @revokedAt
+      AND expires_at > @revokedAt
+    RETURNING id
+  `)
+  const selectLiveForUser = db.prepare<{ userId: string; now: number }, SessionRow>(`
+    SELECT * FROM sessions
+    WHERE user_id = @userId AND revoked_at IS NULL AND purge_at > @now AND expires_at > @now
+    ORDER BY last_used_at DESC, created_at DESC
+  `)
+  const upsertDeny = db.prepare<{ sessionId: string; denyUntil: number }>(`
+    INSERT INTO session_denylist (session_id, deny_until) VALUES (@sessionId, @denyUntil)
+    ON CONFLICT (session_id) DO UPDATE SET deny_until = max(deny_until, excluded.deny_until)
+  `)
+  const selectDeniedUntil = db
+    .prepare<{ sessionId: string }, number>(
+      'SELECT deny_until FROM session_denylist WHERE session_id = @sessionId',
+    )
+    .pluck()
+  const hitCounter = db.prepare<{ key: string; now: number; resetAt: number }, CounterRow>(`
+    INSERT INTO counters (key, count, reset_at) VALUES (@key, 1, @resetAt)
+    ON CONFLICT (key) DO UPDATE SET
+      count = CASE WHEN reset_at <= @now THEN 1 ELSE count + 1 END,
+      reset_at = CASE WHEN reset_at <= @now THEN excluded.reset_at ELSE reset_at END
+    RETURNING count, reset_at
+  `)
+  const selectCounter = db.prepare<{ key: string; now: number }, CounterRow>(
+    'SELECT count, reset_at FROM counters WHERE key = @key AND reset_at > @now',
+  )
+  const deleteCounter = db.prepare<{ key: string }>('DELETE FROM counters WHERE key = @key')
+
+  const insertUser = db.prepare<UserRow>(`
+    INSERT INTO users (id, email, password_hash, roles, created_at)
+    VALUES (@id, @email, @password_hash, @roles, @created_at)
+    ON CONFLICT DO NOTHING
+  `)
+  const selectUserByEmail = db.prepare<{ email: string }, UserRow>(
+    'SELECT * FROM users WHERE email = @email',
+  )
+  const selectUserById = db.prepare<{ id: string }, UserRow>('SELECT * FROM users WHERE id = @id')
+
+  const selectKeys = db.prepare<[], KeyRow>('SELECT * FROM signing_keys ORDER BY created_at, kid')
+  // The kid is the key's thumbprint: a second insert of it is the same key, so the first wins.
+  const insertKey = db.prepare<KeyRow>(`
+    INSERT INTO signing_keys (
+      kid, alg, state, private_jwk, public_jwk, created_at, activated_at, retired_at, remove_after
+    ) VALUES (
+      @kid, @alg, @state, @private_jwk, @public_jwk, @created_at, @activated_at, @retired_at,
+      @remove_after
+    )
+    ON CONFLICT (kid) DO NOTHING
+  `)
+  const updateKey = db.prepare<{
+    kid: string
+    state: KeyState
+    activatedAt: number | null
+    retiredAt: number | null
+    removeAfter: number | null
+  }>(`
+    UPDATE signing_keys
+    SET state = @state, activated_at = @activatedAt, retired_at = @retiredAt,
+      remove_after = @removeAfter
+    WHERE kid = @kid
+  `)
+  const deleteKey = db.prepare<{ kid: string }>('DELETE FROM signing_keys WHERE kid = @kid')
+
+  const insertEvent = db.prepare<EventRow>(`
+    INSERT INTO audit_events (type, at, user_id, session_id, ip, user_agent, detail)
+    VALUES (@type, @at, @user_id, @session_id, @ip, @user_agent, @detail)
+  `)
+  const selectEvents = db.prepare<{ limit: number }, EventRow>(
+    'SELECT * FROM audit_events ORDER BY at DESC, id DESC LIMIT @limit',
+  )
+  const selectUserEvents = db.prepare<{ userId: string; limit: number }, EventRow>(
+    'SELECT * FROM audit_events WHERE user_id = @userId ORDER BY at DESC, id DESC LIMIT @limit',
+  )
+
+  const selectOne = db.prepare('SELECT 1')
+  const sweepSessions = db.prepare<{ now: number }>('DELETE FROM sessions WHERE purge_at <= @now')
+  const sweepDenylist = db.prepare<{ now: number }>(
+    'DELETE FROM session_denylist WHERE deny_until <= @now',
+  )
+  const sweepCounters = db.prepare<{ now: number }>('DELETE FROM counters WHERE reset_at <= @now')
+
+  const revokeOne = db.transaction(
+    (id: string, revokedAt: number, reason: string, denyUntil: number) => {
+      const session = selectSession.get({ id, now: revokedAt })
+      if (session === undefined) return false
+      // Deny even when already revoked: a later revocation may need a later deny-list expiry.
+      upsertDeny.run({ sessionId: id, denyUntil })
+      if (session.revoked_at !== null) return false
+      markRevoked.run({ id, revokedAt, reason })
+      return true
+    },
+  )
+  const revokeUser = db.transaction(
+    (userId: string, revokedAt: number, reason: string, denyUntil: number) => {
+      const ids = markUserRevoked.all({ userId, revokedAt, reason }).map((row) => row.id)
+      for (const sessionId of ids) upsertDeny.run({ sessionId, denyUntil })
+      return ids
+    },
+  )
+  const sweep = db.transaction((now: number) => {
+    sweepSessions.run({ now })
+    sweepDenylist.run({ now })
+    sweepCounters.run({ now })
+  })
+
+  // Expiry is judged by the caller's clock (the latest `now` the core passed in), never Date.now():
+  // a core test on a frozen or fake clock must not see records vanish because the wall clock moved.
+  let latestNow: number | undefined
+  const observe = (now: number): void => {
+    latestNow = now
+  }
+  const sweepTimer = setInterval(() => {
+    if (latestNow === undefined || !db.open) return
+    try {
+      sweep.immediate(latestNow)
+    } catch {
+      // Busy or failing: the next pass retries, and reads already ignore expired rows.
+    }
+  }, SWEEP_INTERVAL_MS)
+  sweepTimer.unref()
+  let closed = false
+
+  function run<T>(operation: string, body: () => T): Promise<T> {
+    try {
+      return Promise.resolve(body())
+    } catch (error) {
+      return Promise.reject(new StoreUnavailableError(`sqlite: ${operation}`, error))
+    }
+  }
+
+  return {
+    create(session) {
+      return run('create', () => {
+        observe(session.createdAt)
+        insertSession.run(toSessionRow(session))
+      })
+    },
+
+    get(sessionId, now) {
+      return run('get', () => {
+        observe(now)
+        const row = selectSession.get({ id: sessionId, now })
+        return row === undefined ? null : fromSessionRow(row)
+      })
+    },
+
+    rotate(sessionId, expectedJti, next) {
+      return run('rotate', () => {
+        observe(next.rotatedAt)
+        const row = rotateSession.get({
+          id: sessionId,
+          expectedJti,
+          jti: next.jti,
+          issuedAt: next.issuedAt,
+          expiresAt: next.expiresAt,
+          rotatedAt: next.rotatedAt,
+          ip: next.ip,
+          userAgent: next.userAgent,
+          purgeAt: next.purgeAt,
+        })
+        return row === undefined ? null : fromSessionRow(row)
+      })
+    },
+
+    revoke(sessionId, revocation) {
+      return run('revoke', () => {
+        observe(revocation.revokedAt)
+        return revokeOne.immediate(
+          sessionId,
+          revocation.revokedAt,
+          revocation.reason,
+          revocation.denyUntil,
+        )
+      })
+    },
+
+    revokeAllForUser(userId, revocation) {
+      return run('revokeAllForUser', () => {
+        observe(revocation.revokedAt)
+        return revokeUser.immediate(
+          userId,
+          revocation.revokedAt,
+          revocation.reason,
+          revocation.denyUntil,
+        )
+      })
+    },
+
+    listForUser(userId, now) {
+      return run('listForUser', () => {
+        observe(now)
+        return selectLiveForUser.all({ userId, now }).map(fromSessionRow)
+      })
+    },
+
+    isDenied(sessionId, now) {
+      return run('isDenied', () => {
+        observe(now)
+        const until = selectDeniedUntil.get({ sessionId })
+        return until !== undefined && now < until
+      })
+    },
+
+    hit(key, windowMs, now) {
+      return run('hit', () => {
+        observe(now)
+        const row = hitCounter.get({ key, now, resetAt: now + windowMs })
+        // RETURNING always yields the upserted row.
+        if (row === undefined) throw new Error('counter upsert returned no row')
+        return { count: row.count, resetAt: row.reset_at }
+      })
+    },
+
+    peek(key, now) {
+      return run('peek', (): CounterState => {
+        observe(now)
+        const row = selectCounter.get({ key, now })
+        return row === undefined
+          ? { count: 0, resetAt: 0 }
+          : { count: row.count, resetAt: row.reset_at }
+      })
+    },
+
+    resetCounter(key) {
+      return run('resetCounter', () => {
+        deleteCounter.run({ key })
+      })
+    },
+
+    createUser(user) {
+      return run('createUser', () => {
+        const result = insertUser.run({
+          id: user.id,
+          email: user.email,
+          password_hash: user.passwordHash,
+          roles: JSON.stringify(user.roles),
+          created_at: user.createdAt,
+        })
+        return result.changes === 1
+      })
+    },
+
+    findUserByEmail(email) {
+      return run('findUserByEmail', () => {
+        const row = selectUserByEmail.get({ email })
+        return row === undefined ? null : fromUserRow(row)
+      })
+    },
+
+    findUserById(id) {
+      return run('findUserById', () => {
+        const row = selectUserById.get({ id })
+        return row === undefined ? null : fromUserRow(row)
+      })
+    },
+
+    listKeys() {
+      return run('listKeys', () => selectKeys.all().map(fromKeyRow))
+    },
+
+    insertKey(key) {
+      return run('insertKey', () => {
+        insertKey.run({
+          kid: key.kid,
+          alg: key.alg,
+          state: key.state,
+          private_jwk: key.privateJwk,
+          public_jwk: key.publicJwk,
+          created_at: key.createdAt,
+          activated_at: key.activatedAt,
+          retired_at: key.retiredAt,
+          remove_after: key.removeAfter,
+        })
+      })
+    },
+
+    updateKey(kid, change) {
+      return run('updateKey', () => {
+        updateKey.run({
+          kid,
+          state: change.state,
+          activatedAt: change.activatedAt,
+          retiredAt: change.retiredAt,
+          removeAfter: change.removeAfter,
+        })
+      })
+    },
+
+    deleteKey(kid) {
+      return run('deleteKey', () => {
+        deleteKey.run({ kid })
+      })
+    },
+
+    record(event) {
+      return run('record', () => {
+        insertEvent.run({
+          type: event.type,
+          at: event.at,
+          user_id: event.userId,
+          session_id: event.sessionId,
+          ip: event.ip,
+          user_agent: event.userAgent,
+          detail: event.detail,
+        })
+      })
+    },
+
+    listEvents(options) {
+      return run('listEvents', () => {
+        const limit = Math.max(0, Math.floor(options.limit))
+        const rows =
+          options.userId === undefined
+            ? selectEvents.all({ limit })
+            : selectUserEvents.all({ userId: options.userId, limit })
+        return rows.map(fromEventRow)
+      })
+    },
+
+    ping() {
+      return run('ping', () => {
+        selectOne.get()
+      })
+    },
+
+    close() {
+      if (closed) return Promise.resolve()
+      closed = true
+      clearInterval(sweepTimer)
+      return run('close', () => {
+        db.close()
+      })
+    },
+  }
+}
+
+function toSessionRow(session: SessionRecord): SessionRow {
+  return {
+    id: session.id,
+    user_id: session.userId,
+    created_at: session.createdAt,
+    last_used_at: session.lastUsedAt,
+    expires_at: session.expiresAt,
+    ip: session.ip,
+    user_agent: session.userAgent,
+    scope: session.scope,
+    client_id: session.clientId,
+    current_jti: session.currentJti,
+    current_issued_at: session.currentIssuedAt,
+    current_expires_at: session.currentExpiresAt,
+    previous_jti: session.previousJti,
+    rotated_at: session.rotatedAt,
+    revoked_at: session.revokedAt,
+    revoked_reason: session.revokedReason,
+    purge_at: session.purgeAt,
+  }
+}
+
+function fromSessionRow(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    scope: row.scope,
+    clientId: row.client_id,
+    currentJti: row.current_jti,
+    currentIssuedAt: row.current_issued_at,
+    currentExpiresAt: row.current_expires_at,
+    previousJti: row.previous_jti,
+    rotatedAt: row.rotated_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
+    purgeAt: row.purge_at,
+  }
+}
+
+function fromUserRow(row: UserRow): UserRecord {
+  const roles: unknown = JSON.parse(row.roles)
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
+    throw new Error(`user ${row.id} has malformed roles`)
+  }
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    roles,
+    createdAt: row.created_at,
+  }
+}
+
+function fromKeyRow(row: KeyRow): StoredKey {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    state: row.state,
+    privateJwk: row.private_jwk,
+    publicJwk: row.public_jwk,
+    createdAt: row.created_at,
+    activatedAt: row.activated_at,
+    retiredAt: row.retired_at,
+    removeAfter: row.remove_after,
+  }
+}
+
+function fromEventRow(row: EventRow): SecurityEvent {
+  return {
+    type: row.type,
+    at: row.at,
+    userId: row.user_id,
+    sessionId: row.session_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    detail: row.detail,
+  }
+}

@@ -1,0 +1,493 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomId } from '../../src/core/ids.js'
+import type {
+  SessionRecord,
+  SessionRevocation,
+  SessionRotation,
+  SessionStore,
+} from '../../src/core/ports.js'
+
+export interface SessionStoreFixture {
+  store: SessionStore
+  cleanup: () => Promise<void>
+}
+
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+
+// Every test starts at the wall clock and stays within a few hours of it, while records live for
+// days: a store that sweeps on its own cannot remove another test's records from under it.
+function session(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: randomId(),
+    userId: randomId(),
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: now + 90 * DAY,
+    ip: '203.0.113.7',
+    userAgent: 'contract-test/1.0',
+    scope: 'openid profile',
+    clientId: 'baton',
+    currentJti: randomId(),
+    currentIssuedAt: Math.floor(now / SECOND),
+    currentExpiresAt: Math.floor(now / SECOND) + 14 * 86_400,
+    previousJti: null,
+    rotatedAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    purgeAt: now + 14 * DAY + HOUR,
+    ...overrides,
+  }
+}
+
+function rotation(now: number, overrides: Partial<SessionRotation> = {}): SessionRotation {
+  return {
+    jti: randomId(),
+    issuedAt: Math.floor(now / SECOND),
+    expiresAt: Math.floor(now / SECOND) + 14 * 86_400,
+    rotatedAt: now,
+    ip: '198.51.100.23',
+    userAgent: 'contract-test/2.0',
+    purgeAt: now + 14 * DAY + 2 * HOUR,
+    ...overrides,
+  }
+}
+
+function revocation(now: number, overrides: Partial<SessionRevocation> = {}): SessionRevocation {
+  return { reason: 'logout', revokedAt: now, denyUntil: now + 15 * MINUTE, ...overrides }
+}
+
+/**
+ * The behaviour every `SessionStore` must show, run against each backend. Tests use fresh random
+ * ids, so one store may serve the whole suite.
+ */
+export function describeSessionStoreContract(
+  name: string,
+  factory: () => Promise<SessionStoreFixture>,
+): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let fixture: SessionStoreFixture | undefined
+    const store = (): SessionStore => {
+      if (fixture === undefined) throw new Error('the store fixture did not start')
+      return fixture.store
+    }
+
+    beforeAll(async () => {
+      fixture = await factory()
+    })
+
+    afterAll(async () => {
+      await fixture?.cleanup()
+    })
+
+    describe('create and get', () => {
+      it('returns every field as created', async () => {
+        const now = Date.now()
+        const record = session(now, {
+          ip: '2001:db8::1',
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64) ünïcødé',
+          scope: 'openid profile email',
+          clientId: 'mobile-app',
+          previousJti: randomId(),
+          rotatedAt: now - MINUTE,
+        })
+        await store().create(record)
+        expect(await store().get(record.id, now)).toEqual(record)
+      })
+
+      it('keeps null fields null', async () => {
+        const now = Date.now()
+        const record = session(now, { ip: null, userAgent: null, clientId: null })
+        await store().create(record)
+        const stored = await store().get(record.id, now)
+        expect(stored).toEqual(record)
+        expect(stored?.ip).toBeNull()
+        expect(stored?.userAgent).toBeNull()
+        expect(stored?.clientId).toBeNull()
+        expect(stored?.previousJti).toBeNull()
+        expect(stored?.rotatedAt).toBeNull()
+        expect(stored?.revokedAt).toBeNull()
+        expect(stored?.revokedReason).toBeNull()
+      })
+
+      it('refuses to overwrite an existing session', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        await store().revoke(record.id, revocation(now))
+        const revoked = await store().get(record.id, now)
+        await expect(
+          store().create({ ...record, currentJti: randomId(), revokedAt: null }),
+        ).rejects.toThrow()
+        expect(await store().get(record.id, now)).toEqual(revoked)
+      })
+
+      it('returns null for an unknown id', async () => {
+        expect(await store().get(randomId(), Date.now())).toBeNull()
+      })
+
+      it('forgets a record once purgeAt has passed', async () => {
+        const now = Date.now()
+        const record = session(now, { purgeAt: now + HOUR, expiresAt: now + HOUR })
+        await store().create(record)
+        expect(await store().get(record.id, now + HOUR - 1)).toEqual(record)
+        expect(await store().get(record.id, now + HOUR)).toBeNull()
+        expect(await store().get(record.id, now + 2 * HOUR)).toBeNull()
+      })
+
+      it('isolates the caller from the stored record', async () => {
+        const now = Date.now()
+        const record = session(now)
+        const original = { ...record }
+        await store().create(record)
+        record.currentJti = 'changed-after-create'
+        const first = await store().get(record.id, now)
+        expect(first).toEqual(original)
+        if (first === null) throw new Error('unreachable')
+        first.currentJti = 'changed-after-get'
+        first.revokedAt = now
+        expect(await store().get(record.id, now)).toEqual(original)
+      })
+    })
+
+    describe('rotate', () => {
+      it('makes the next token current and the expected one previous', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        const next = rotation(now + 5 * MINUTE)
+
+        const rotated = await store().rotate(record.id, record.currentJti, next)
+
+        const expected: SessionRecord = {
+          ...record,
+          currentJti: next.jti,
+          currentIssuedAt: next.issuedAt,
+          currentExpiresAt: next.expiresAt,
+          previousJti: record.currentJti,
+          rotatedAt: next.rotatedAt,
+          lastUsedAt: next.rotatedAt,
+          ip: next.ip,
+          userAgent: next.userAgent,
+          purgeAt: next.purgeAt,
+        }
+        expect(rotated).toEqual(expected)
+        expect(await store().get(record.id, next.rotatedAt)).toEqual(expected)
+      })
+
+      it('stores a null ip and user agent from the rotation', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        const rotated = await store().rotate(
+          record.id,
+          record.currentJti,
+          rotation(now + MINUTE, { ip: null, userAgent: null }),
+        )
+        expect(rotated?.ip).toBeNull()
+        expect(rotated?.userAgent).toBeNull()
+      })
+
+      it('chains: the successor rotates next, the retired token no longer does', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        const first = rotation(now + MINUTE)
+        const second = rotation(now + 2 * MINUTE)
+        expect(await store().rotate(record.id, record.currentJti, first)).not.toBeNull()
+        expect(await store().rotate(record.id, record.currentJti, second)).toBeNull()
+        const rotated = await store().rotate(record.id, first.jti, second)
+        expect(rotated?.currentJti).toBe(second.jti)
+        expect(rotated?.previousJti).toBe(first.jti)
+      })
+
+      it('returns null and changes nothing when the expected jti is not current', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        expect(await store().rotate(record.id, randomId(), rotation(now + MINUTE))).toBeNull()
+        expect(await store().get(record.id, now + MINUTE)).toEqual(record)
+      })
+
+      it('returns null for an unknown session', async () => {
+        const now = Date.now()
+        expect(await store().rotate(randomId(), randomId(), rotation(now))).toBeNull()
+      })
+
+      it('refuses a revoked session', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        expect(await store().revoke(record.id, revocation(now + MINUTE))).toBe(true)
+        const revoked = await store().get(record.id, now + MINUTE)
+        expect(
+          await store().rotate(record.id, record.currentJti, rotation(now + 2 * MINUTE)),
+        ).toBeNull()
+        expect(await store().get(record.id, now + 2 * MINUTE)).toEqual(revoked)
+      })
+
+      it('refuses a session whose purgeAt has passed', async () => {
+        const now = Date.now()
+        const record = session(now, { purgeAt: now + HOUR, expiresAt: now + HOUR })
+        await store().create(record)
+        expect(await store().rotate(record.id, record.currentJti, rotation(now + HOUR))).toBeNull()
+      })
+
+      it.each([2, 20])('lets exactly one of %i concurrent rotations win', async (racers) => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        const attempts = Array.from({ length: racers }, () => rotation(now + MINUTE))
+
+        const results = await Promise.all(
+          attempts.map((next) => store().rotate(record.id, record.currentJti, next)),
+        )
+
+        const winners = results.filter((result) => result !== null)
+        expect(winners).toHaveLength(1)
+        const winner = winners[0]
+        expect(attempts.map((next) => next.jti)).toContain(winner?.currentJti)
+        const stored = await store().get(record.id, now + MINUTE)
+        expect(stored?.currentJti).toBe(winner?.currentJti)
+        expect(stored?.previousJti).toBe(record.currentJti)
+      })
+    })
+
+    describe('revoke', () => {
+      it('marks the session revoked and deny-lists it until denyUntil', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        const revokedAt = now + MINUTE
+        const denyUntil = revokedAt + 15 * MINUTE
+
+        expect(await store().isDenied(record.id, revokedAt)).toBe(false)
+        expect(await store().revoke(record.id, revocation(revokedAt, { reason: 'admin' }))).toBe(
+          true,
+        )
+
+        const stored = await store().get(record.id, revokedAt)
+        expect(stored).toEqual({ ...record, revokedAt, revokedReason: 'admin' })
+        expect(await store().isDenied(record.id, revokedAt)).toBe(true)
+        expect(await store().isDenied(record.id, denyUntil - 1)).toBe(true)
+        expect(await store().isDenied(record.id, denyUntil)).toBe(false)
+        expect(await store().isDenied(record.id, denyUntil + HOUR)).toBe(false)
+      })
+
+      it('returns false the second time and keeps the first reason', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        expect(await store().revoke(record.id, revocation(now, { reason: 'logout' }))).toBe(true)
+        expect(await store().revoke(record.id, revocation(now + MINUTE, { reason: 'admin' }))).toBe(
+          false,
+        )
+        const stored = await store().get(record.id, now + MINUTE)
+        expect(stored?.revokedAt).toBe(now)
+        expect(stored?.revokedReason).toBe('logout')
+      })
+
+      it('keeps the later denyUntil when revoked again', async () => {
+        const now = Date.now()
+        const longer = session(now)
+        const shorter = session(now)
+        await store().create(longer)
+        await store().create(shorter)
+
+        await store().revoke(longer.id, revocation(now, { denyUntil: now + 10 * MINUTE }))
+        await store().revoke(longer.id, revocation(now, { denyUntil: now + 30 * MINUTE }))
+        expect(await store().isDenied(longer.id, now + 20 * MINUTE)).toBe(true)
+
+        await store().revoke(shorter.id, revocation(now, { denyUntil: now + 30 * MINUTE }))
+        await store().revoke(shorter.id, revocation(now, { denyUntil: now + 10 * MINUTE }))
+        expect(await store().isDenied(shorter.id, now + 20 * MINUTE)).toBe(true)
+      })
+
+      it('returns false for an unknown session and denies nothing', async () => {
+        const now = Date.now()
+        const sessionId = randomId()
+        expect(await store().revoke(sessionId, revocation(now))).toBe(false)
+        expect(await store().isDenied(sessionId, now)).toBe(false)
+      })
+
+      it('treats a purged session as missing', async () => {
+        const now = Date.now()
+        const record = session(now, { purgeAt: now + HOUR, expiresAt: now + HOUR })
+        await store().create(record)
+        expect(await store().revoke(record.id, revocation(now + HOUR))).toBe(false)
+        expect(await store().isDenied(record.id, now + HOUR)).toBe(false)
+      })
+
+      it('never denies a session that was not revoked', async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        expect(await store().isDenied(record.id, now)).toBe(false)
+        expect(await store().isDenied(randomId(), now)).toBe(false)
+      })
+    })
+
+    describe('revokeAllForUser', () => {
+      it("revokes and denies every live session of the user and no one else's", async () => {
+        const now = Date.now()
+        const userId = randomId()
+        const first = session(now, { userId })
+        const second = session(now, { userId })
+        const alreadyRevoked = session(now, { userId })
+        const expired = session(now, { userId, expiresAt: now - MINUTE })
+        const someoneElse = session(now)
+        for (const record of [first, second, alreadyRevoked, expired, someoneElse]) {
+          await store().create(record)
+        }
+        await store().revoke(alreadyRevoked.id, revocation(now - MINUTE, { reason: 'logout' }))
+        const before = await store().get(alreadyRevoked.id, now)
+
+        const revokedAt = now + MINUTE
+        const ids = await store().revokeAllForUser(
+          userId,
+          revocation(revokedAt, { reason: 'logout_all', denyUntil: revokedAt + 15 * MINUTE }),
+        )
+
+        expect([...ids].sort()).toEqual([first.id, second.id].sort())
+        for (const record of [first, second]) {
+          expect(await store().get(record.id, revokedAt)).toEqual({
+            ...record,
+            revokedAt,
+            revokedReason: 'logout_all',
+          })
+          expect(await store().isDenied(record.id, revokedAt + 15 * MINUTE - 1)).toBe(true)
+          expect(await store().isDenied(record.id, revokedAt + 15 * MINUTE)).toBe(false)
+        }
+        expect(await store().get(alreadyRevoked.id, revokedAt)).toEqual(before)
+        expect(await store().get(someoneElse.id, revokedAt)).toEqual(someoneElse)
+        expect(await store().isDenied(someoneElse.id, revokedAt)).toBe(false)
+        expect(await store().listForUser(userId, revokedAt)).toEqual([])
+      })
+
+      it('returns an empty list for a user without sessions', async () => {
+        expect(await store().revokeAllForUser(randomId(), revocation(Date.now()))).toEqual([])
+      })
+    })
+
+    describe('listForUser', () => {
+      it('lists only live sessions of the user, most recently used first', async () => {
+        const now = Date.now()
+        const userId = randomId()
+        const older = session(now - HOUR, { userId, lastUsedAt: now - 30 * MINUTE })
+        const newer = session(now - HOUR, { userId, lastUsedAt: now - 5 * MINUTE })
+        const oldest = session(now - 2 * HOUR, { userId, lastUsedAt: now - 2 * HOUR })
+        const revoked = session(now - HOUR, { userId })
+        const expired = session(now - 2 * HOUR, { userId, expiresAt: now - MINUTE })
+        const purged = session(now - 2 * HOUR, { userId, purgeAt: now, expiresAt: now + DAY })
+        const someoneElse = session(now - HOUR)
+        for (const record of [older, revoked, newer, expired, purged, oldest, someoneElse]) {
+          await store().create(record)
+        }
+        await store().revoke(revoked.id, revocation(now - MINUTE))
+
+        expect(await store().listForUser(userId, now)).toEqual([newer, older, oldest])
+      })
+
+      it('reflects a rotation in the order', async () => {
+        const now = Date.now()
+        const userId = randomId()
+        const a = session(now, { userId, lastUsedAt: now })
+        const b = session(now, { userId, lastUsedAt: now + MINUTE })
+        await store().create(a)
+        await store().create(b)
+        await store().rotate(a.id, a.currentJti, rotation(now + 2 * MINUTE))
+        const listed = await store().listForUser(userId, now + 2 * MINUTE)
+        expect(listed.map((record) => record.id)).toEqual([a.id, b.id])
+      })
+
+      it('returns an empty list for an unknown user', async () => {
+        expect(await store().listForUser(randomId(), Date.now())).toEqual([])
+      })
+    })
+
+    describe('counters', () => {
+      it('counts hits within a fixed window that starts at the first hit', async () => {
+        const now = Date.now()
+        const key = `login:${randomId()}`
+        expect(await store().hit(key, MINUTE, now)).toEqual({ count: 1, resetAt: now + MINUTE })
+        expect(await store().hit(key, MINUTE, now + 10 * SECOND)).toEqual({
+          count: 2,
+          resetAt: now + MINUTE,
+        })
+        expect(await store().hit(key, MINUTE, now + MINUTE - 1)).toEqual({
+          count: 3,
+          resetAt: now + MINUTE,
+        })
+      })
+
+      it('starts a new window once the previous one has ended', async () => {
+        const now = Date.now()
+        const key = `login:${randomId()}`
+        await store().hit(key, MINUTE, now)
+        await store().hit(key, MINUTE, now + SECOND)
+        expect(await store().hit(key, MINUTE, now + MINUTE)).toEqual({
+          count: 1,
+          resetAt: now + 2 * MINUTE,
+        })
+        expect(await store().hit(key, MINUTE, now + 5 * MINUTE)).toEqual({
+          count: 1,
+          resetAt: now + 6 * MINUTE,
+        })
+      })
+
+      it('peeks without counting, and sees no window once it ended', async () => {
+        const now = Date.now()
+        const key = `login:${randomId()}`
+        expect(await store().peek(key, now)).toEqual({ count: 0, resetAt: 0 })
+        await store().hit(key, MINUTE, now)
+        await store().hit(key, MINUTE, now + SECOND)
+        expect(await store().peek(key, now + 2 * SECOND)).toEqual({
+          count: 2,
+          resetAt: now + MINUTE,
+        })
+        expect(await store().peek(key, now + 2 * SECOND)).toEqual({
+          count: 2,
+          resetAt: now + MINUTE,
+        })
+        expect(await store().peek(key, now + MINUTE)).toEqual({ count: 0, resetAt: 0 })
+      })
+
+      it('resets a counter and keeps others apart', async () => {
+        const now = Date.now()
+        const key = `login:${randomId()}`
+        const other = `login:${randomId()}`
+        await store().hit(key, MINUTE, now)
+        await store().hit(key, MINUTE, now)
+        await store().hit(other, MINUTE, now)
+
+        await store().resetCounter(key)
+
+        expect(await store().peek(key, now)).toEqual({ count: 0, resetAt: 0 })
+        expect(await store().peek(other, now)).toEqual({ count: 1, resetAt: now + MINUTE })
+        expect(await store().hit(key, MINUTE, now + SECOND)).toEqual({
+          count: 1,
+          resetAt: now + SECOND + MINUTE,
+        })
+        await store().resetCounter(`login:${randomId()}`)
+      })
+
+      it('counts every one of many concurrent hits', async () => {
+        const now = Date.now()
+        const key = `login:${randomId()}`
+        const states = await Promise.all(
+          Array.from({ length: 20 }, () => store().hit(key, MINUTE, now)),
+        )
+        expect(states.map((state) => state.count).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 20 }, (_, index) => index + 1),
+        )
+        expect(await store().peek(key, now)).toEqual({ count: 20, resetAt: now + MINUTE })
+      })
+    })
+
+    it('answers ping', async () => {
+      await expect(store().ping()).resolves.toBeUndefined()
+    })
+  })
+}

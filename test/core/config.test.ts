@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/core/config/config.js'
+import { parseDuration } from '../../src/core/config/duration.js'
+import { ConfigError } from '../../src/core/errors.js'
+
+describe('parseDuration', () => {
+  it.each([
+    ['900', 900],
+    ['30s', 30],
+    ['15m', 900],
+    ['12h', 43_200],
+    ['14d', 1_209_600],
+    ['2w', 1_209_600],
+    [' 5m ', 300],
+    ['0', 0],
+  ])('%s is %i seconds', (text, seconds) => expect(parseDuration(text)).toBe(seconds))
+
+  it.each(['', '15 minutes', '-5m', '1.5h', 'm', '15M', '1e3', '99999999999999999d'])(
+    '%s is refused',
+    (text) => expect(parseDuration(text)).toBeNull(),
+  )
+})
+
+describe('loadConfig', () => {
+  it('has defaults that work on one machine with nothing else', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 3000,
+      issuer: 'http://127.0.0.1:3000',
+      databaseUrl: 'sqlite:./data/baton.db',
+      sessionStoreUrl: 'sqlite:./data/baton.db',
+      accessTokenTtl: 900,
+      refreshTokenTtl: 1_209_600,
+      sessionMaxAge: 7_776_000,
+      refreshReuseGrace: 10,
+      slidingRefresh: true,
+      signingAlg: 'ES256',
+      allowedOrigins: [],
+      cookieSecure: true,
+      cookieName: '__Secure-baton_rt',
+      cookiePath: '/auth',
+      oauthClients: [{ id: 'baton', secret: null }],
+      introspectionCredentials: [],
+      loginMaxFailures: 5,
+    })
+  })
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      BATON_HOST: '0.0.0.0',
+      BATON_PORT: '8080',
+      BATON_ISSUER: 'https://auth.example.com/',
+      BATON_DATABASE_URL: 'memory:',
+      BATON_SESSION_STORE_URL: 'sqlite:/tmp/sessions.db',
+      BATON_ACCESS_TOKEN_TTL: '5m',
+      BATON_REFRESH_TOKEN_TTL: '7d',
+      BATON_SESSION_MAX_AGE: '30d',
+      BATON_REFRESH_REUSE_GRACE: '0',
+      BATON_SLIDING_REFRESH: 'false',
+      BATON_SIGNING_ALG: 'EdDSA',
+      BATON_ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      BATON_COOKIE_SECURE: 'false',
+      BATON_OAUTH_CLIENTS: 'web,backend:0123456789abcdef0123',
+      BATON_INTROSPECTION_CREDENTIALS: 'api:0123456789abcdef',
+      BATON_LOGIN_MAX_FAILURES: '10',
+    })
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      issuer: 'https://auth.example.com',
+      databaseUrl: 'memory:',
+      sessionStoreUrl: 'sqlite:/tmp/sessions.db',
+      accessTokenTtl: 300,
+      refreshTokenTtl: 604_800,
+      sessionMaxAge: 2_592_000,
+      refreshReuseGrace: 0,
+      slidingRefresh: false,
+      signingAlg: 'EdDSA',
+      allowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      cookieSecure: false,
+      cookieName: 'baton_rt',
+      oauthClients: [
+        { id: 'web', secret: null },
+        { id: 'backend', secret: '0123456789abcdef0123' },
+      ],
+      introspectionCredentials: [{ id: 'api', secret: '0123456789abcdef' }],
+      loginMaxFailures: 10,
+    })
+  })
+
+  it.each([
+    ['BATON_PORT', 'eighty'],
+    ['BATON_PORT', '70000'],
+    ['BATON_ISSUER', 'not a url'],
+    ['BATON_ISSUER', 'ftp://example.com'],
+    ['BATON_ACCESS_TOKEN_TTL', '15 minutes'],
+    ['BATON_ACCESS_TOKEN_TTL', '0'],
+    ['BATON_REFRESH_TOKEN_TTL', '1m'],
+    ['BATON_SESSION_MAX_AGE', '1d'],
+    ['BATON_REFRESH_REUSE_GRACE', '1h'],
+    ['BATON_SLIDING_REFRESH', 'maybe'],
+    ['BATON_SIGNING_ALG', 'HS256'],
+    ['BATON_SIGNING_ALG', 'none'],
+    ['BATON_ALLOWED_ORIGINS', 'https://app.example.com/path'],
+    ['BATON_ALLOWED_ORIGINS', 'app.example.com'],
+    ['BATON_COOKIE_SECURE', 'nope'],
+    ['BATON_COOKIE_NAME', 'bad name;'],
+    ['BATON_OAUTH_CLIENTS', 'web:short'],
+    ['BATON_OAUTH_CLIENTS', 'a,a'],
+    ['BATON_INTROSPECTION_CREDENTIALS', 'nosecret'],
+    ['BATON_LOGIN_MAX_FAILURES', '0'],
+    ['BATON_LOG_LEVEL', 'loud'],
+    ['BATON_AUDIENCE', 'http://127.0.0.1:3000'],
+  ])('stops on a bad %s (%s) with a message naming it', (variable, value) => {
+    let error: unknown
+    try {
+      loadConfig({ [variable]: value })
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).variable).toBe(variable)
+    expect((error as ConfigError).message).toContain(variable)
+  })
+
+  it('refuses a __Secure- cookie without Secure, naming the cookie variable', () => {
+    expect(() =>
+      loadConfig({ BATON_COOKIE_SECURE: 'false', BATON_COOKIE_NAME: '__Secure-x' }),
+    ).toThrow(/BATON_COOKIE_NAME/)
+  })
+})

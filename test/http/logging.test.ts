@@ -1,0 +1,104 @@
+import { Writable } from 'node:stream'
+import type { InjectOptions } from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { loggerOptions } from '../../src/server/app.js'
+import {
+  createTestServer,
+  strongPassword,
+  uniqueEmail,
+  type TestServer,
+  type TokenBody,
+} from '../helpers/server.js'
+
+let server: TestServer
+afterEach(async () => server?.close())
+
+describe('logs', () => {
+  it('never contain a token, cookie, password or Authorization header', async () => {
+    let output = ''
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output += chunk.toString()
+        done()
+      },
+    })
+    // The most verbose level, with the production redaction and serializers.
+    server = await createTestServer({ logger: { ...loggerOptions('trace'), stream } })
+    const secrets: string[] = [strongPassword]
+    const inject = (options: InjectOptions) => server.app.inject(options)
+    const email = uniqueEmail()
+
+    const signup = (
+      await inject({
+        method: 'POST',
+        url: '/auth/signup',
+        payload: { email, password: strongPassword },
+      })
+    ).json<TokenBody>()
+    secrets.push(signup.accessToken, signup.refreshToken!)
+    const login = await inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password: strongPassword },
+      headers: { origin: 'http://127.0.0.1:3000' },
+    })
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!
+    secrets.push(login.json<TokenBody>().accessToken, cookie.split('=')[1]!)
+    await inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password: 'a wrong password' },
+    })
+    const me = await inject({
+      method: 'GET',
+      url: '/auth/me',
+      headers: { authorization: `Bearer ${signup.accessToken}` },
+    })
+    expect(me.statusCode).toBe(200)
+    const refreshed = await inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refreshToken: signup.refreshToken },
+      headers: { authorization: `Bearer ${signup.accessToken}` },
+    })
+    secrets.push(refreshed.json<TokenBody>().accessToken, refreshed.json<TokenBody>().refreshToken!)
+    const cookieRefresh = await inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      headers: { cookie, origin: 'http://127.0.0.1:3000' },
+    })
+    expect(cookieRefresh.statusCode).toBe(200)
+    secrets.push(String(cookieRefresh.headers['set-cookie']).split(';')[0]!.split('=')[1]!)
+    // Failures log too: reuse, a token in a query string, a garbage bearer token.
+    server.clock.advance(11)
+    await inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refreshToken: signup.refreshToken },
+    })
+    await inject({ method: 'GET', url: `/auth/me?access_token=${signup.accessToken}` })
+    await inject({
+      method: 'GET',
+      url: '/auth/me',
+      headers: { authorization: 'Bearer not.a.jwt-secret-ish' },
+    })
+    await inject({
+      method: 'POST',
+      url: '/auth/logout',
+      payload: { refreshToken: refreshed.json<TokenBody>().refreshToken },
+    })
+
+    expect(output.length).toBeGreaterThan(1000) // the run did log
+    expect(output).toContain('"url":"/auth/refresh"')
+    for (const secret of secrets) {
+      expect(secret.length).toBeGreaterThan(8)
+      expect(output).not.toContain(secret)
+      // Not even a signature or payload segment on its own.
+      for (const segment of secret.split('.').filter((part) => part.length > 20))
+        expect(output).not.toContain(segment)
+    }
+    expect(output).not.toContain('not.a.jwt-secret-ish')
+    expect(output.toLowerCase()).not.toContain('authorization')
+    expect(output).not.toContain('baton_rt=')
+  })
+})

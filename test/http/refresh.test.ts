@@ -1,0 +1,279 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  createTestServer,
+  decodeJWT,
+  me,
+  refresh,
+  signup,
+  type TestServer,
+  type TokenBody,
+} from '../helpers/server.js'
+
+let server: TestServer
+afterEach(async () => server?.close())
+
+const json = <T = TokenBody>(response: { json: () => unknown }): T => response.json() as T
+
+describe('rotation', () => {
+  it('returns a new refresh token in the same session and retires the presented one', async () => {
+    server = await createTestServer()
+    const first = await signup(server)
+    const response = await refresh(server, first.refreshToken)
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['cache-control']).toBe('no-store')
+    const second = json(response)
+    expect(second.sessionId).toBe(first.sessionId)
+    expect(second.refreshToken).not.toBe(first.refreshToken)
+    expect(decodeJWT(second.refreshToken!).payload.jti).not.toBe(
+      decodeJWT(first.refreshToken).payload.jti,
+    )
+    expect(second.tokenType).toBe('Bearer')
+    expect(second.expiresIn).toBe(900)
+    expect(second.refreshExpiresIn).toBe(14 * 86_400)
+    expect((await me(server, second.accessToken)).statusCode).toBe(200)
+    // The successor rotates too.
+    expect((await refresh(server, second.refreshToken!)).statusCode).toBe(200)
+  })
+
+  it('replays the same successor within the grace window', async () => {
+    server = await createTestServer({ env: { BATON_SIGNING_ALG: 'EdDSA' } })
+    const first = await signup(server)
+    const a = json(await refresh(server, first.refreshToken))
+    server.clock.advance(5)
+    const replay = await refresh(server, first.refreshToken)
+    expect(replay.statusCode).toBe(200)
+    const b = json(replay)
+    // EdDSA signatures are deterministic: same jti, iat, exp and the same bytes.
+    expect(b.refreshToken).toBe(a.refreshToken)
+    expect(b.sessionId).toBe(a.sessionId)
+    expect((await me(server, b.accessToken)).statusCode).toBe(200)
+    const successor = decodeJWT(b.refreshToken!).payload
+    expect(b.refreshExpiresIn).toBe(
+      (successor.exp as number) - Math.floor(server.clock.now() / 1000),
+    )
+  })
+
+  it('replays a successor with the same jti, iat and exp under ES256', async () => {
+    server = await createTestServer()
+    const first = await signup(server)
+    const a = decodeJWT(json(await refresh(server, first.refreshToken)).refreshToken!).payload
+    server.clock.advance(10)
+    const b = decodeJWT(json(await refresh(server, first.refreshToken)).refreshToken!).payload
+    expect({ jti: b.jti, iat: b.iat, exp: b.exp }).toEqual({ jti: a.jti, iat: a.iat, exp: a.exp })
+  })
+
+  it('revokes the whole session when a retired token comes back after the window', async () => {
+    server = await createTestServer()
+    const first = await signup(server)
+    const second = json(await refresh(server, first.refreshToken))
+    server.clock.advance(11)
+    const reuse = await refresh(server, first.refreshToken)
+    expect(reuse.statusCode).toBe(401)
+    expect(reuse.json()).toMatchObject({ error: 'refresh_token_reused' })
+    // Every token of the session is dead: the newest refresh token and the latest access token.
+    const newest = await refresh(server, second.refreshToken!)
+    expect(newest.statusCode).toBe(401)
+    expect(newest.json()).toMatchObject({ error: 'session_revoked' })
+    const access = await me(server, second.accessToken)
+    expect(access.statusCode).toBe(401)
+    expect(access.json()).toMatchObject({ error: 'session_revoked' })
+    // A security event records it.
+    const events = await server.database.listEvents({ userId: first.user.id, limit: 10 })
+    expect(events.map((event) => event.type)).toContain('refresh_token_reused')
+    expect(events.find((event) => event.type === 'refresh_token_reused')?.sessionId).toBe(
+      first.sessionId,
+    )
+  })
+
+  it('revokes the session when any older ancestor comes back, even inside the window', async () => {
+    server = await createTestServer()
+    const first = await signup(server)
+    const second = json(await refresh(server, first.refreshToken))
+    const third = json(await refresh(server, second.refreshToken!))
+    // `first` is two rotations old: not the just-retired token, so no grace.
+    const reuse = await refresh(server, first.refreshToken)
+    expect(reuse.json()).toMatchObject({ error: 'refresh_token_reused' })
+    expect((await refresh(server, third.refreshToken!)).statusCode).toBe(401)
+  })
+
+  it('has no grace window when BATON_REFRESH_REUSE_GRACE=0', async () => {
+    server = await createTestServer({ env: { BATON_REFRESH_REUSE_GRACE: '0' } })
+    const first = await signup(server)
+    await refresh(server, first.refreshToken)
+    server.clock.advance(1)
+    expect((await refresh(server, first.refreshToken)).json()).toMatchObject({
+      error: 'refresh_token_reused',
+    })
+  })
+
+  it('gives 20 concurrent refreshes of one token the same successor, none a 500', async () => {
+    server = await createTestServer()
+    const first = await signup(server)
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => refresh(server, first.refreshToken)),
+    )
+    expect(responses.map((response) => response.statusCode)).toEqual(Array(20).fill(200))
+    const jtis = new Set(
+      responses.map((response) => decodeJWT(json(response).refreshToken!).payload.jti),
+    )
+    expect(jtis.size).toBe(1)
+    // And the session is healthy: its one successor rotates.
+    expect((await refresh(server, json(responses[0]!).refreshToken!)).statusCode).toBe(200)
+  })
+
+  it('caps refresh tokens at the session maximum age and refuses past it', async () => {
+    server = await createTestServer({
+      env: {
+        BATON_REFRESH_TOKEN_TTL: '1d',
+        BATON_SESSION_MAX_AGE: '2d',
+        BATON_ACCESS_TOKEN_TTL: '5m',
+      },
+    })
+    let tokens: TokenBody = await signup(server)
+    server.clock.advance(21 * 3600)
+    tokens = json(await refresh(server, tokens.refreshToken!))
+    server.clock.advance(20 * 3600) // 41 h: the new token would live to 65 h, the session to 48 h
+    tokens = json(await refresh(server, tokens.refreshToken!))
+    expect(tokens.refreshExpiresIn).toBe(7 * 3600)
+    server.clock.advance(7 * 3600)
+    const late = await refresh(server, tokens.refreshToken!)
+    expect(late.statusCode).toBe(401)
+  })
+})
+
+describe('the two-token table', () => {
+  const short = { BATON_ACCESS_TOKEN_TTL: '5m', BATON_REFRESH_TOKEN_TTL: '1h' }
+
+  it('valid access + valid refresh: rotates', async () => {
+    server = await createTestServer({ env: short })
+    const tokens = await signup(server)
+    const response = await refresh(server, tokens.refreshToken, tokens.accessToken)
+    expect(response.statusCode).toBe(200)
+    expect(json(response).sessionId).toBe(tokens.sessionId)
+  })
+
+  it('expired access + valid refresh: rotates with a new access token', async () => {
+    server = await createTestServer({ env: short })
+    const tokens = await signup(server)
+    server.clock.advance(6 * 60)
+    expect((await me(server, tokens.accessToken)).json()).toMatchObject({
+      error: 'access_token_expired',
+    })
+    const response = await refresh(server, tokens.refreshToken, tokens.accessToken)
+    expect(response.statusCode).toBe(200)
+    expect((await me(server, json(response).accessToken)).statusCode).toBe(200)
+  })
+
+  it('valid access + expired refresh: slides the session (same session, new tokens)', async () => {
+    server = await createTestServer({ env: short })
+    const tokens = await signup(server)
+    server.clock.advance(61 * 60)
+    // Our own endpoints always hand out both tokens together, so this row is reached by an
+    // access token minted on its own (an embedding app may do that): build one the same way.
+    const fresh = server.baton.accessTokens.issue({
+      userId: tokens.user.id,
+      sessionId: tokens.sessionId,
+      scope: '',
+      roles: ['user'],
+      clientId: null,
+    }).token
+    const response = await refresh(server, tokens.refreshToken, fresh)
+    expect(response.statusCode).toBe(200)
+    const slid = json(response)
+    expect(slid.sessionId).toBe(tokens.sessionId)
+    expect(decodeJWT(slid.refreshToken!).payload.jti).not.toBe(
+      decodeJWT(tokens.refreshToken).payload.jti,
+    )
+    expect(slid.refreshExpiresIn).toBe(3600)
+    expect((await refresh(server, slid.refreshToken!)).statusCode).toBe(200)
+    await expect(
+      server.metrics.registry.getSingleMetricAsString('baton_refreshes_total'),
+    ).resolves.toMatch(/outcome="sliding"} 1/)
+  })
+
+  it('valid access + expired refresh: refused when sliding refresh is off', async () => {
+    server = await createTestServer({ env: { ...short, BATON_SLIDING_REFRESH: 'false' } })
+    const tokens = await signup(server)
+    server.clock.advance(61 * 60)
+    const fresh = server.baton.accessTokens.issue({
+      userId: tokens.user.id,
+      sessionId: tokens.sessionId,
+      scope: '',
+      roles: ['user'],
+      clientId: null,
+    }).token
+    const response = await refresh(server, tokens.refreshToken, fresh)
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
+  })
+
+  it('valid access + expired refresh: refused when the refresh token is not the current one', async () => {
+    server = await createTestServer({ env: short })
+    const first = await signup(server)
+    await refresh(server, first.refreshToken)
+    server.clock.advance(61 * 60)
+    const fresh = server.baton.accessTokens.issue({
+      userId: first.user.id,
+      sessionId: first.sessionId,
+      scope: '',
+      roles: ['user'],
+      clientId: null,
+    }).token
+    const response = await refresh(server, first.refreshToken, fresh)
+    expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
+  })
+
+  it('valid access of another session does not slide an expired refresh token', async () => {
+    server = await createTestServer({ env: short })
+    const victim = await signup(server)
+    const other = await signup(server)
+    server.clock.advance(61 * 60)
+    const otherAccess = server.baton.accessTokens.issue({
+      userId: other.user.id,
+      sessionId: other.sessionId,
+      scope: '',
+      roles: ['user'],
+      clientId: null,
+    }).token
+    const response = await refresh(server, victim.refreshToken, otherAccess)
+    expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
+  })
+
+  it('expired access + expired refresh: login_required', async () => {
+    server = await createTestServer({ env: short })
+    const tokens = await signup(server)
+    server.clock.advance(61 * 60)
+    const response = await refresh(server, tokens.refreshToken, tokens.accessToken)
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ error: 'login_required' })
+  })
+
+  it('no access + expired refresh: refresh_token_expired', async () => {
+    server = await createTestServer({ env: short })
+    const tokens = await signup(server)
+    server.clock.advance(61 * 60)
+    expect((await refresh(server, tokens.refreshToken)).json()).toMatchObject({
+      error: 'refresh_token_expired',
+    })
+  })
+
+  it('no refresh token at all: login_required', async () => {
+    server = await createTestServer()
+    const response = await server.app.inject({ method: 'POST', url: '/auth/refresh' })
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ error: 'login_required' })
+  })
+
+  it('a revoked session: session_revoked', async () => {
+    server = await createTestServer()
+    const tokens = await signup(server)
+    await server.app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      payload: { refreshToken: tokens.refreshToken },
+    })
+    const response = await refresh(server, tokens.refreshToken)
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ error: 'session_revoked' })
+  })
+})

@@ -1,0 +1,286 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js'
+import { randomId } from '../../src/core/ids.js'
+import type { SessionRecord, SessionRotation } from '../../src/core/ports.js'
+import { openSqliteStore } from '../../src/stores/sqlite/index.js'
+import type { SqliteStore } from '../../src/stores/sqlite/index.js'
+import { migrations } from '../../src/stores/sqlite/schema.js'
+import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
+import { describeSessionStoreContract } from '../contract/session-store.contract.js'
+
+const tempDirs: string[] = []
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-sqlite-'))
+  tempDirs.push(dir)
+  return dir
+}
+
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+})
+
+describeSessionStoreContract('sqlite file', () => {
+  const store = openSqliteStore({ path: join(tempDir(), 'sessions.db') })
+  return Promise.resolve({ store, cleanup: () => store.close() })
+})
+
+describeDatabaseStoreContract('sqlite file', () => {
+  const store = openSqliteStore({ path: join(tempDir(), 'database.db') })
+  return Promise.resolve({ store, cleanup: () => store.close() })
+})
+
+describeSessionStoreContract('sqlite :memory:', () => {
+  const store = openSqliteStore({ path: ':memory:' })
+  return Promise.resolve({ store, cleanup: () => store.close() })
+})
+
+describeDatabaseStoreContract('sqlite :memory:', () => {
+  const store = openSqliteStore({ path: ':memory:' })
+  return Promise.resolve({ store, cleanup: () => store.close() })
+})
+
+function session(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: randomId(),
+    userId: randomId(),
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: now + 90 * 86_400_000,
+    ip: null,
+    userAgent: null,
+    scope: 'openid',
+    clientId: null,
+    currentJti: randomId(),
+    currentIssuedAt: Math.floor(now / 1000),
+    currentExpiresAt: Math.floor(now / 1000) + 1_209_600,
+    previousJti: null,
+    rotatedAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    purgeAt: now + 14 * 86_400_000,
+    ...overrides,
+  }
+}
+
+function rotation(now: number): SessionRotation {
+  return {
+    jti: randomId(),
+    issuedAt: Math.floor(now / 1000),
+    expiresAt: Math.floor(now / 1000) + 1_209_600,
+    rotatedAt: now,
+    ip: null,
+    userAgent: null,
+    purgeAt: now + 14 * 86_400_000,
+  }
+}
+
+describe('sqlite store', () => {
+  const open: SqliteStore[] = []
+  const raw: Database.Database[] = []
+
+  function openStore(path: string): SqliteStore {
+    const store = openSqliteStore({ path })
+    open.push(store)
+    return store
+  }
+
+  function openRaw(path: string): Database.Database {
+    const db = new Database(path)
+    raw.push(db)
+    return db
+  }
+
+  afterEach(async () => {
+    vi.useRealTimers()
+    for (const db of raw.splice(0)) db.close()
+    for (const store of open.splice(0)) await store.close()
+  })
+
+  it('keeps data across close and reopen of the same file', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const now = Date.now()
+    const record = session(now)
+    const userId = randomId()
+    const user = {
+      id: userId,
+      email: `${userId}@example.test`,
+      passwordHash: 'hash',
+      roles: ['admin'],
+      createdAt: now,
+    }
+
+    const first = openStore(path)
+    await first.create(record)
+    await first.createUser(user)
+    await first.revoke(record.id, { reason: 'logout', revokedAt: now, denyUntil: now + 60_000 })
+    await first.hit('login:x', 60_000, now)
+    await first.close()
+
+    const second = openStore(path)
+    expect(await second.get(record.id, now)).toEqual({
+      ...record,
+      revokedAt: now,
+      revokedReason: 'logout',
+    })
+    expect(await second.findUserById(userId)).toEqual(user)
+    expect(await second.isDenied(record.id, now)).toBe(true)
+    expect(await second.peek('login:x', now)).toEqual({ count: 1, resetAt: now + 60_000 })
+  })
+
+  it('creates a missing directory', async () => {
+    const path = join(tempDir(), 'nested', 'deeper', 'baton.db')
+    const store = openStore(path)
+    await store.ping()
+    expect(openRaw(path).pragma('user_version', { simple: true })).toBe(migrations.length)
+  })
+
+  it('names the variable and the path when the file cannot be created', () => {
+    const file = join(tempDir(), 'a-regular-file')
+    writeFileSync(file, 'not a directory')
+    const path = join(file, 'x', 'baton.db')
+
+    expect(() => openSqliteStore({ path })).toThrow(ConfigError)
+    expect(() => openSqliteStore({ path })).toThrow(
+      `BATON_DATABASE_URL: cannot open SQLite database at ${path}: `,
+    )
+    try {
+      openSqliteStore({ path, variable: 'BATON_SESSION_STORE_URL' })
+      expect.unreachable('opening under a regular file must fail')
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError)
+      expect((error as ConfigError).variable).toBe('BATON_SESSION_STORE_URL')
+      expect((error as ConfigError).message).toContain(path)
+    }
+  })
+
+  it('refuses a file that is not a SQLite database', () => {
+    const path = join(tempDir(), 'garbage.db')
+    writeFileSync(path, 'this is not a database, it is plain text long enough to have a header')
+    expect(() => openSqliteStore({ path })).toThrow(/BATON_DATABASE_URL: cannot open SQLite/)
+  })
+
+  it('refuses a schema newer than this build', () => {
+    const path = join(tempDir(), 'future.db')
+    const db = openRaw(path)
+    db.pragma(`user_version = ${migrations.length + 1}`)
+    db.close()
+    expect(() => openSqliteStore({ path })).toThrow(/newer than this build/)
+  })
+
+  it('runs in WAL mode with a 1 s busy timeout', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const store = openStore(path)
+    await store.ping()
+    expect(openRaw(path).pragma('journal_mode', { simple: true })).toBe('wal')
+  })
+
+  it('rejects with StoreUnavailableError once closed, and closes idempotently', async () => {
+    const store = openSqliteStore({ path: join(tempDir(), 'baton.db') })
+    await store.close()
+    await store.close()
+    const now = Date.now()
+    for (const attempt of [
+      store.ping(),
+      store.get(randomId(), now),
+      store.rotate(randomId(), randomId(), rotation(now)),
+      store.hit('key', 1000, now),
+      store.createUser({
+        id: randomId(),
+        email: 'a@b.c',
+        passwordHash: 'h',
+        roles: [],
+        createdAt: now,
+      }),
+      store.listEvents({ limit: 1 }),
+    ]) {
+      await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError)
+      await expect(attempt).rejects.toMatchObject({ code: 'store_unavailable' })
+    }
+  })
+
+  it('reports a locked database as StoreUnavailableError, not as a hang', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const store = openStore(path)
+    const now = Date.now()
+    const record = session(now)
+    await store.create(record)
+    const other = openRaw(path)
+    other.exec('BEGIN IMMEDIATE')
+
+    const started = Date.now()
+    const attempt = store.revoke(record.id, { reason: 'x', revokedAt: now, denyUntil: now + 1 })
+    await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError)
+    await expect(attempt).rejects.toMatchObject({ detail: 'sqlite: revoke' })
+    expect(Date.now() - started).toBeLessThan(2000)
+
+    other.exec('ROLLBACK')
+    expect(await store.revoke(record.id, { reason: 'x', revokedAt: now, denyUntil: now + 1 })).toBe(
+      true,
+    )
+  })
+
+  it('lets exactly one of two connections to the same file rotate', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const a = openStore(path)
+    const b = openStore(path)
+    const now = Date.now()
+    for (let round = 0; round < 25; round += 1) {
+      const record = session(now)
+      await (round % 2 === 0 ? a : b).create(record)
+      const attempts = [rotation(now + 1), rotation(now + 1), rotation(now + 1), rotation(now + 1)]
+      const results = await Promise.all(
+        attempts.map((next, index) =>
+          (index % 2 === 0 ? a : b).rotate(record.id, record.currentJti, next),
+        ),
+      )
+      const winners = results.filter((result) => result !== null)
+      expect(winners).toHaveLength(1)
+      expect((await b.get(record.id, now + 1))?.currentJti).toBe(winners[0]?.currentJti)
+      expect((await a.get(record.id, now + 1))?.currentJti).toBe(winners[0]?.currentJti)
+    }
+  })
+
+  it('sweeps expired rows every minute by the clock the caller passes in', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    const path = join(tempDir(), 'baton.db')
+    const store = openStore(path)
+    const now = Date.now()
+    const expired = session(now, { purgeAt: now + 1000 })
+    const live = session(now)
+    await store.create(expired)
+    await store.create(live)
+    await store.revoke(live.id, { reason: 'x', revokedAt: now, denyUntil: now + 1000 })
+    await store.hit('short', 1000, now)
+    await store.hit('long', 60_000, now)
+    await store.insertKey({
+      kid: 'retired-key',
+      alg: 'ES256',
+      state: 'retired',
+      privateJwk: '{}',
+      publicJwk: '{}',
+      createdAt: now - 2000,
+      activatedAt: now - 2000,
+      retiredAt: now - 1000,
+      removeAfter: now,
+    })
+    const db = openRaw(path)
+    const count = (table: string): unknown =>
+      db.prepare(`SELECT count(*) FROM ${table}`).pluck().get()
+
+    vi.advanceTimersByTime(60_000)
+    expect(count('sessions')).toBe(2)
+
+    expect(await store.get(live.id, now + 2000)).not.toBeNull()
+    vi.advanceTimersByTime(60_000)
+
+    expect(db.prepare('SELECT id FROM sessions').pluck().all()).toEqual([live.id])
+    expect(count('session_denylist')).toBe(0)
+    expect(db.prepare('SELECT key FROM counters').pluck().all()).toEqual(['long'])
+    expect(count('signing_keys')).toBe(1)
+  })
+})
