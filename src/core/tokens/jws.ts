@@ -112,7 +112,9 @@ export function decodeJWS(token: unknown): DecodedJWS | null {
     return null
   }
   const signatureSegment = token.slice(secondDot + 1)
-  if (signatureSegment.length === 0) return null
+  // Node's base64url decoder skips foreign characters and maps + and / too: without this check
+  // one signature would match endlessly many token strings (RFC 7515 §2 allows none of them).
+  if (!base64urlSegment.test(signatureSegment)) return null
   const header = parseJSONObject(token.slice(0, firstDot))
   if (header === null) return null
   return {
@@ -123,8 +125,10 @@ export function decodeJWS(token: unknown): DecodedJWS | null {
   }
 }
 
+const base64urlSegment = /^[A-Za-z0-9_-]+$/
+
 export function parseJSONObject(segment: string): Record<string, unknown> | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(segment)) return null
+  if (!base64urlSegment.test(segment)) return null
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
     return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+
+const cli = join(import.meta.dirname, '../../dist/cli/main.js')
+const children: ChildProcess[] = []
+const directories: string[] = []
+
+beforeAll(() => {
+  if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm test`, which builds first')
+})
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL')
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true })
+})
+
+function tempDir(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'baton-cli-'))
+  directories.push(directory)
+  return directory
+}
+
+interface Run {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number | null>
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { PATH: process.env.PATH, BATON_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, output: () => output, exited }
+}
+
+async function listeningUrl(started: Run): Promise<string> {
+  for (let waited = 0; waited < 20_000; waited += 50) {
+    const match = /baton listening on (http:\/\/[\d.:]+)/.exec(started.output())
+    if (match?.[1]) return match[1]
+    if (started.child.exitCode !== null) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`server did not start:\n${started.output()}`)
+}
+
+describe('baton serve', () => {
+  it('starts on SQLite from flags, serves the contract and stops on SIGTERM', async () => {
+    const directory = tempDir()
+    const started = run([
+      'serve',
+      '--port',
+      '0',
+      '--database-url',
+      `sqlite:${join(directory, 'nested', 'baton.db')}`,
+    ])
+    const url = await listeningUrl(started)
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    const signup = await fetch(`${url}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'cli@example.com', password: 'correct horse battery staple' }),
+    })
+    expect(signup.status).toBe(201)
+    const { accessToken } = (await signup.json()) as { accessToken: string }
+    const me = await fetch(`${url}/auth/me`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    })
+    expect(me.status).toBe(200)
+    expect(existsSync(join(directory, 'nested', 'baton.db'))).toBe(true)
+    started.child.kill('SIGTERM')
+    expect(await started.exited).toBe(0)
+  })
+
+  it('honours BATON_* variables, and flags override them', async () => {
+    const directory = tempDir()
+    const started = run(['serve', '--port', '0', '--access-token-ttl', '2m'], {
+      BATON_DATABASE_URL: `sqlite:${join(directory, 'baton.db')}`,
+      BATON_ACCESS_TOKEN_TTL: '10m',
+      BATON_SIGNING_ALG: 'EdDSA',
+    })
+    const url = await listeningUrl(started)
+    const signup = await fetch(`${url}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'env@example.com', password: 'correct horse battery staple' }),
+    })
+    expect(((await signup.json()) as { expiresIn: number }).expiresIn).toBe(120)
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as {
+      keys: { alg: string }[]
+    }
+    expect(jwks.keys.map((key) => key.alg)).toEqual(['EdDSA'])
+  })
+
+  it.each([
+    [{ BATON_ACCESS_TOKEN_TTL: 'soon' }, /BATON_ACCESS_TOKEN_TTL/],
+    [{ BATON_SIGNING_ALG: 'HS256' }, /BATON_SIGNING_ALG/],
+    [{ BATON_DATABASE_URL: 'mysql://localhost/baton' }, /BATON_DATABASE_URL/],
+  ])('stops with a message naming the variable for %o', async (env, message) => {
+    const started = run(['serve', '--port', '0'], env)
+    expect(await started.exited).toBe(1)
+    expect(started.output()).toMatch(message)
+    expect(started.output()).toMatch(/configuration error/)
+  })
+
+  it('stops with a message naming an unwritable database path', async () => {
+    const directory = tempDir()
+    const file = join(directory, 'a-file')
+    writeFileSync(file, 'not a directory')
+    const path = join(file, 'baton.db')
+    const started = run(['serve', '--port', '0', '--database-url', `sqlite:${path}`])
+    expect(await started.exited).toBe(1)
+    expect(started.output()).toContain(path)
+    expect(started.output()).toMatch(/BATON_DATABASE_URL/)
+  })
+})
