@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const root = join(import.meta.dirname, '..')
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, unknown>
+  bin: Record<string, string>
+}
+
+describe('package surface', () => {
+  it.each(Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json'))(
+    '`baton%s` resolves from the built package',
+    (subpath) => {
+      const specifier = `baton${subpath.slice(1)}`
+      const keys = execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import('${specifier}'); console.log(Object.keys(m).join(','))`,
+        ],
+        { cwd: root, encoding: 'utf8' },
+      )
+      expect(keys.trim().length).toBeGreaterThan(0)
+    },
+  )
+
+  it('`baton` exposes the engine and the memory store loads without SQLite', () => {
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const baton = await import('baton'); await import('baton/stores/memory');
+         const loaded = Object.keys((await import('node:module')).createRequire(import.meta.url).cache);
+         console.log(typeof baton.createBaton, typeof baton.loadConfig, loaded.some((p) => p.includes('better-sqlite3')))`,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    )
+    expect(output.trim()).toBe('function function false')
+  })
+
+  it('`bin.baton` points at the built CLI', () => {
+    expect(manifest.bin.baton).toBe('./dist/cli/main.js')
+    expect(
+      readFileSync(join(root, manifest.bin.baton ?? ''), 'utf8').startsWith('#!/usr/bin/env node'),
+    ).toBe(true)
+  })
+})
