@@ -1,4 +1,5 @@
 import fastifyCookie from '@fastify/cookie'
+import fastifyCors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import secureJSON from 'secure-json-parse'
@@ -105,6 +106,18 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
 
   installErrorHandler(app)
   await app.register(fastifyCookie)
+  if (config.allowedOrigins.length > 0) {
+    // An allowed origin's page calls Baton cross-origin with credentials (the refresh cookie):
+    // the browser lets it read the answers only with these headers. Exact origins, never `*`.
+    const allowed = new Set(config.allowedOrigins)
+    await app.register(fastifyCors, {
+      origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+      credentials: true,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['content-type', 'authorization', 'baton-token-delivery'],
+      maxAge: 600,
+    })
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.requestDuration.observe(

@@ -216,3 +216,50 @@ describe('CSRF: cookie-authenticated requests need our own or an allowed origin'
     })
   })
 })
+
+describe('CORS for BATON_ALLOWED_ORIGINS', () => {
+  it('lets an allowed origin call with credentials, and nobody else', async () => {
+    server = await createTestServer({ env: { BATON_ALLOWED_ORIGINS: 'https://app.example.com' } })
+    const preflight = await server.app.inject({
+      method: 'OPTIONS',
+      url: '/auth/refresh',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,baton-token-delivery',
+      },
+    })
+    expect(preflight.statusCode).toBe(204)
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.com')
+    expect(preflight.headers['access-control-allow-credentials']).toBe('true')
+    expect(String(preflight.headers['access-control-allow-headers'])).toContain(
+      'baton-token-delivery',
+    )
+
+    const foreign = await server.app.inject({
+      method: 'OPTIONS',
+      url: '/auth/refresh',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    })
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined()
+
+    const signup = await server.app.inject({
+      method: 'POST',
+      url: '/auth/signup',
+      payload: { email: uniqueEmail(), password: strongPassword },
+      headers: { origin: 'https://app.example.com' },
+    })
+    expect(signup.headers['access-control-allow-origin']).toBe('https://app.example.com')
+  })
+
+  it('sends no CORS headers when no origin is allowed', async () => {
+    server = await createTestServer()
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/auth/signup',
+      payload: { email: uniqueEmail(), password: strongPassword },
+      headers: { origin: 'https://app.example.com' },
+    })
+    expect(response.headers['access-control-allow-origin']).toBeUndefined()
+  })
+})

@@ -1,0 +1,153 @@
+import { calculateJwkThumbprint, type JWK } from 'jose'
+import { describe, expect, it, vi } from 'vitest'
+import { KeyRing, generateStoredKey } from '../../src/core/keys/keyring.js'
+import { AccessTokens } from '../../src/core/tokens/access-token.js'
+import { createMemoryStore } from '../../src/stores/memory/index.js'
+import { ManualClock } from '../helpers/clock.js'
+
+const subject = { userId: 'u1', sessionId: 's1', scope: '', roles: ['user'], clientId: null }
+
+function ring(
+  store = createMemoryStore(),
+  clock = new ManualClock(),
+  alg: 'ES256' | 'EdDSA' | 'RS256' = 'ES256',
+) {
+  return { store, clock, keyring: new KeyRing({ store, clock, alg, retiredKeyLifetime: 3600 }) }
+}
+
+function accessTokens(keyring: KeyRing, clock: ManualClock) {
+  return new AccessTokens({
+    keyring,
+    clock,
+    issuer: 'https://auth.example',
+    audience: 'api',
+    ttl: 900,
+  })
+}
+
+describe('KeyRing', () => {
+  it('generates one current key on first start, with an RFC 7638 thumbprint as kid, and keeps it', async () => {
+    const { store, clock, keyring } = ring()
+    await keyring.init()
+    const [stored] = await store.listKeys()
+    expect(stored).toMatchObject({ alg: 'ES256', state: 'current' })
+    const publicJwk = JSON.parse(stored!.publicJwk) as JWK
+    expect(stored!.kid).toBe(await calculateJwkThumbprint(publicJwk, 'sha256'))
+    expect(keyring.jwks().keys).toEqual([
+      expect.objectContaining({ kid: stored!.kid, alg: 'ES256', use: 'sig' }),
+    ])
+
+    const again = new KeyRing({ store, clock, alg: 'ES256', retiredKeyLifetime: 3600 })
+    await again.init()
+    expect(await store.listKeys()).toHaveLength(1)
+    expect(again.signer().kid).toBe(stored!.kid)
+  })
+
+  it('switches algorithm by retiring the old key, which keeps verifying until its tokens expire', async () => {
+    const { store, clock, keyring } = ring()
+    await keyring.init()
+    const oldToken = accessTokens(keyring, clock).issue(subject).token
+
+    const switched = new KeyRing({ store, clock, alg: 'EdDSA', retiredKeyLifetime: 3600 })
+    await switched.init()
+    expect(switched.signer().alg).toBe('EdDSA')
+    const states = (await store.listKeys()).map((key) => `${key.alg}:${key.state}`).sort()
+    expect(states).toEqual(['ES256:retired', 'EdDSA:current'])
+    expect(
+      switched
+        .jwks()
+        .keys.map((key) => key.alg)
+        .sort(),
+    ).toEqual(['ES256', 'EdDSA'])
+    await expect(accessTokens(switched, clock).verify(oldToken)).resolves.toMatchObject({
+      sub: 'u1',
+    })
+
+    clock.advance(3601)
+    await switched.reload()
+    expect(switched.jwks().keys.map((key) => key.alg)).toEqual(['EdDSA'])
+    expect(await store.listKeys()).toHaveLength(1)
+  })
+
+  it('publishes a next key without signing with it', async () => {
+    const { store, clock, keyring } = ring()
+    await keyring.init()
+    const current = keyring.signer().kid
+    const next = await generateStoredKey('ES256', 'next', clock.now())
+    await store.insertKey(next)
+    await keyring.reload()
+    expect(
+      keyring
+        .jwks()
+        .keys.map((key) => key.kid)
+        .sort(),
+    ).toEqual([current, next.kid].sort())
+    expect(keyring.signer().kid).toBe(current)
+    expect(keyring.verifier(next.kid)).toBeDefined()
+  })
+
+  it('learns a key another instance added when it meets its kid, at most once per interval', async () => {
+    const { store, clock, keyring } = ring()
+    await keyring.init()
+    const other = new KeyRing({ store, clock, alg: 'ES256', retiredKeyLifetime: 3600 })
+    await other.init()
+    const added = await generateStoredKey('ES256', 'next', clock.now())
+    await store.insertKey(added)
+    const listKeys = vi.spyOn(store, 'listKeys')
+    expect(keyring.verifier(added.kid)).toBeUndefined()
+    expect(await keyring.reloadForUnknownKid(added.kid)).toBeDefined()
+    expect(await keyring.reloadForUnknownKid('made-up')).toBeUndefined()
+    expect(await keyring.reloadForUnknownKid('made-up-2')).toBeUndefined()
+    expect(listKeys).toHaveBeenCalledTimes(1)
+    clock.advance(11)
+    await keyring.reloadForUnknownKid('made-up-3')
+    expect(listKeys).toHaveBeenCalledTimes(2)
+  })
+
+  it('never publishes private key material', async () => {
+    for (const alg of ['ES256', 'EdDSA', 'RS256'] as const) {
+      const { keyring } = ring(undefined, undefined, alg)
+      await keyring.init()
+      for (const key of keyring.jwks().keys) {
+        for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi'])
+          expect(key).not.toHaveProperty(member)
+      }
+    }
+  })
+})
+
+describe('verified-token cache', () => {
+  it('verifies a token once and serves repeats from the cache until exp', async () => {
+    const { clock, keyring } = ring()
+    await keyring.init()
+    const tokens = accessTokens(keyring, clock)
+    const { token } = tokens.issue(subject)
+    const verifier = vi.spyOn(keyring, 'verifier')
+    await tokens.verify(token)
+    await tokens.verify(token)
+    await tokens.verify(token)
+    expect(verifier).toHaveBeenCalledTimes(1)
+    clock.advance(900)
+    await expect(tokens.verify(token)).rejects.toMatchObject({ code: 'access_token_expired' })
+  })
+
+  it('is bounded', async () => {
+    const { clock, keyring } = ring()
+    await keyring.init()
+    const tokens = new AccessTokens({
+      keyring,
+      clock,
+      issuer: 'https://auth.example',
+      audience: 'api',
+      ttl: 900,
+      cacheSize: 3,
+    })
+    const issued = Array.from({ length: 5 }, () => tokens.issue(subject).token)
+    for (const token of issued) await tokens.verify(token)
+    const verifier = vi.spyOn(keyring, 'verifier')
+    await tokens.verify(issued[4]!) // recent: cached
+    expect(verifier).toHaveBeenCalledTimes(0)
+    await tokens.verify(issued[0]!) // evicted: verified again
+    expect(verifier).toHaveBeenCalledTimes(1)
+  })
+})
