@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BatonError, RateLimitedError, type BatonErrorCode } from '../core/errors.js'
 import { bearerChallenge, httpStatusOf, storeUnavailableRetryAfter } from './http-errors.js'
+import type { ServerMetrics } from './metrics.js'
 
 /** Marks a bearer route's missing token: RFC 6750 wants a bare `Bearer` challenge for it. */
 export class MissingBearerTokenError extends BatonError {
@@ -26,7 +27,7 @@ interface ErrorBody {
  * Every failure leaves as `{error, message}` with the status of `http-errors.ts`. Anything we
  * did not anticipate becomes 500 `server_error` with no detail for the client.
  */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, metrics: ServerMetrics): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const body = toErrorBody(error, request)
     const status = body.error === 'server_error' ? 500 : httpStatusOf[body.error]
@@ -50,12 +51,14 @@ export function installErrorHandler(app: FastifyInstance): void {
     return sendError(reply, status, body)
   })
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, {
+  app.setNotFoundHandler((request, reply) => {
+    // Not a route, so no per-route latency hook: count it here.
+    metrics.observeRequest(request.method, undefined, 404, reply.elapsedTime)
+    return sendError(reply, 404, {
       error: 'not_found',
       message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`,
-    }),
-  )
+    })
+  })
 }
 
 function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {

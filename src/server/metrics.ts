@@ -5,7 +5,13 @@ import type { BatonObserver } from '../core/events.js'
 export interface ServerMetrics {
   registry: Registry
   observer: BatonObserver
-  requestDuration: Histogram<'method' | 'route' | 'status_code'>
+  /** Records one request's latency; `route` is the route pattern (undefined when unmatched). */
+  observeRequest(
+    method: string,
+    route: string | undefined,
+    statusCode: number,
+    elapsedMs: number,
+  ): void
 }
 
 export function createServerMetrics(): ServerMetrics {
@@ -36,9 +42,25 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
+  // Resolving a label set costs more than the observation: keep one child per combination.
+  const children = new Map<string, ReturnType<typeof requestDuration.labels>>()
+  const observeRequest: ServerMetrics['observeRequest'] = (
+    method,
+    route,
+    statusCode,
+    elapsedMs,
+  ) => {
+    const key = `${method} ${route ?? ''} ${statusCode}`
+    let child = children.get(key)
+    if (child === undefined) {
+      child = requestDuration.labels(method, route ?? 'unmatched', String(statusCode))
+      children.set(key, child)
+    }
+    child.observe(elapsedMs / 1000)
+  }
   return {
     registry,
-    requestDuration,
+    observeRequest,
     observer: {
       login: (outcome) => logins.inc({ outcome }),
       refresh: (outcome) => refreshes.inc({ outcome }),

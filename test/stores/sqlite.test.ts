@@ -245,6 +245,60 @@ describe('sqlite store', () => {
     }
   })
 
+  it('sees another connection’s revocation and new users through the read cache', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const a = openSqliteStore({ path, readCacheRecheckInterval: 0 })
+    const b = openSqliteStore({ path, readCacheRecheckInterval: 0 })
+    const now = Date.now()
+    const record = session(now)
+    await a.create(record)
+    expect(await a.isDenied(record.id, now)).toBe(false) // cached as not denied
+    await b.revoke(record.id, { reason: 'elsewhere', revokedAt: now, denyUntil: now + 60_000 })
+    expect(await a.isDenied(record.id, now)).toBe(true)
+
+    const user = {
+      id: randomId(),
+      email: `${randomId()}@example.com`,
+      passwordHash: 'h',
+      roles: ['user'],
+      createdAt: now,
+    }
+    expect(await a.findUserById(user.id)).toBeNull()
+    await b.createUser(user)
+    expect(await a.findUserById(user.id)).toEqual(user)
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('serves repeated deny-list and user reads from memory, and its own writes at once', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const store = openSqliteStore({ path })
+    const now = Date.now()
+    const record = session(now)
+    await store.create(record)
+    const user = {
+      id: record.userId,
+      email: `${randomId()}@example.com`,
+      passwordHash: 'h',
+      roles: ['user'],
+      createdAt: now,
+    }
+    await store.createUser(user)
+    expect(await store.isDenied(record.id, now)).toBe(false)
+    const found = await store.findUserById(user.id)
+    found!.roles.push('admin') // a caller mutating its copy changes nothing stored or cached
+    // Another connection changes the rows behind the cache's back, without committing through
+    // this store: within the recheck interval the cache answers (no read at all).
+    const raw = openRaw(path)
+    raw.prepare("UPDATE users SET email = 'changed@example.com' WHERE id = ?").run(user.id)
+    expect((await store.findUserById(user.id))?.email).toBe(user.email)
+    expect((await store.findUserById(user.id))?.roles).toEqual(['user'])
+    raw.close()
+    // Its own writes are seen at once.
+    await store.revoke(record.id, { reason: 'logout', revokedAt: now, denyUntil: now + 60_000 })
+    expect(await store.isDenied(record.id, now)).toBe(true)
+    await store.close()
+  })
+
   it('sweeps expired rows every minute by the clock the caller passes in', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     const path = join(tempDir(), 'baton.db')

@@ -2,38 +2,33 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Baton } from '../../core/baton.js'
 import { BatonError } from '../../core/errors.js'
 import { requireBearer } from '../bearer.js'
-import type { RefreshCookie } from '../refresh-delivery.js'
-import { SessionIdParams } from './schemas.js'
+import { MeResponse, SessionIdParams } from './schemas.js'
 
 export interface AccountRoutesOptions {
   baton: Baton
-  cookie: RefreshCookie
 }
 
 const iso = (epochMs: number): string => new Date(epochMs).toISOString()
 
-/** Bearer routes about the signed-in user: who am I, my devices, sign out everywhere. */
+/** Bearer routes about the signed-in user: who am I, my devices. */
 export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (
   app,
-  { baton, cookie },
+  { baton },
 ) => {
   const bearer = { config: { bearer: true } }
 
-  app.get('/auth/me', bearer, async (request, reply) => {
-    const claims = await requireBearer(baton, request)
-    const user = await baton.database.findUserById(claims.sub)
-    if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
-    return reply
-      .header('cache-control', 'no-store')
-      .send({ id: user.id, email: user.email, roles: user.roles, createdAt: iso(user.createdAt) })
-  })
-
-  app.post('/auth/logout-all', bearer, async (request, reply) => {
-    const claims = await requireBearer(baton, request)
-    await baton.sessions.revokeAllForUser(claims.sub, 'logout_all')
-    cookie.clear(reply)
-    return reply.code(204).header('cache-control', 'no-store').send()
-  })
+  app.get(
+    '/auth/me',
+    { ...bearer, schema: { response: { 200: MeResponse } } },
+    async (request, reply) => {
+      const claims = await requireBearer(baton, request)
+      const user = await baton.database.findUserById(claims.sub)
+      if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ id: user.id, email: user.email, roles: user.roles, createdAt: iso(user.createdAt) })
+    },
+  )
 
   app.get('/auth/sessions', bearer, async (request, reply) => {
     const claims = await requireBearer(baton, request)

@@ -1,7 +1,8 @@
+import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Baton } from '../../core/baton.js'
 import { BatonError } from '../../core/errors.js'
-import { bearerTokenOf } from '../bearer.js'
+import { bearerTokenOf, requireBearer } from '../bearer.js'
 import { clientContextOf } from '../client-context.js'
 import { deliveryModeOf, type RefreshCookie } from '../refresh-delivery.js'
 import { CredentialsBody, RefreshTokenBody } from './schemas.js'
@@ -12,11 +13,16 @@ export interface AuthRoutesOptions {
   cookie: RefreshCookie
 }
 
-/** Sign-up, sign-in, refresh and sign-out: the routes that hand out or take back tokens. */
+/**
+ * Sign-up, sign-in, refresh and sign-out: the routes that hand out or take back tokens, and the
+ * only ones that touch the refresh cookie (so only they pay for cookie parsing).
+ */
 export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
   app,
   { baton, cookie },
 ) => {
+  await app.register(fastifyCookie)
+
   app.post('/auth/signup', { schema: { body: CredentialsBody } }, async (request, reply) => {
     const mode = deliveryModeOf(request)
     const tokens = await baton.accounts.signup(
@@ -81,6 +87,13 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       })
       if (claims !== null) await baton.sessions.revoke(claims.claims.sid, 'logout')
     }
+    cookie.clear(reply)
+    return reply.code(204).header('cache-control', 'no-store').send()
+  })
+
+  app.post('/auth/logout-all', { config: { bearer: true } }, async (request, reply) => {
+    const claims = await requireBearer(baton, request)
+    await baton.sessions.revokeAllForUser(claims.sub, 'logout_all')
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()
   })

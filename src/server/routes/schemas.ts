@@ -15,3 +15,12 @@ export const RefreshTokenBody = Type.Union([
 export type RefreshTokenBody = Static<typeof RefreshTokenBody>
 
 export const SessionIdParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
+
+// Response schemas let Fastify serialize with a compiled serializer instead of JSON.stringify,
+// and state the shape API.md promises.
+export const MeResponse = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  roles: Type.Array(Type.String()),
+  createdAt: Type.String(),
+})

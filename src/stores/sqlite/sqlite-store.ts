@@ -12,11 +12,18 @@ import type {
   StoredKey,
   UserRecord,
 } from '../../core/ports.js'
+import { ReadCache } from './read-cache.js'
 import { migrate } from './schema.js'
 
 export interface SqliteStoreOptions {
   /** A file path (its directory is created when missing), or `':memory:'` for a private database. */
   path: string
+  /**
+   * Longest time (ms) a change committed by another process sharing the file may go unseen by
+   * the cached deny-list and user reads; changes made through this store are seen at once.
+   * @default 10
+   */
+  readCacheRecheckInterval?: number
   /**
    * The setting to name when the database cannot be opened.
    * @default 'BATON_DATABASE_URL'
@@ -114,10 +121,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const reason = error instanceof Error ? error.message : String(error)
     throw new ConfigError(variable, `cannot open SQLite database at ${path}: ${reason}`)
   }
-  return createSqliteStore(db)
+  return createSqliteStore(db, options)
 }
 
-function createSqliteStore(db: Database.Database): SqliteStore {
+function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): SqliteStore {
   const insertSession = db.prepare<SessionRow>(`
     INSERT INTO sessions (
       id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope, client_id,
@@ -291,6 +298,16 @@ function createSqliteStore(db: Database.Database): SqliteStore {
   sweepTimer.unref()
   let closed = false
 
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
+  // A cache hit must not hide a closed database: that is an outage, not an answer.
+  const assertOpen = (): void => {
+    if (!db.open) throw new Error('the database connection is closed')
+  }
+  const cache = new ReadCache({
+    dataVersion: () => dataVersion.get() ?? 0,
+    recheckInterval: options.readCacheRecheckInterval,
+  })
+
   function run<T>(operation: string, body: () => T): Promise<T> {
     try {
       return Promise.resolve(body())
@@ -336,6 +353,7 @@ function createSqliteStore(db: Database.Database): SqliteStore {
     revoke(sessionId, revocation) {
       return run('revoke', () => {
         observe(revocation.revokedAt)
+        cache.denyUntil.delete(sessionId)
         return revokeOne.immediate(
           sessionId,
           revocation.revokedAt,
@@ -348,12 +366,14 @@ function createSqliteStore(db: Database.Database): SqliteStore {
     revokeAllForUser(userId, revocation) {
       return run('revokeAllForUser', () => {
         observe(revocation.revokedAt)
-        return revokeUser.immediate(
+        const revoked = revokeUser.immediate(
           userId,
           revocation.revokedAt,
           revocation.reason,
           revocation.denyUntil,
         )
+        for (const sessionId of revoked) cache.denyUntil.delete(sessionId)
+        return revoked
       })
     },
 
@@ -367,8 +387,14 @@ function createSqliteStore(db: Database.Database): SqliteStore {
     isDenied(sessionId, now) {
       return run('isDenied', () => {
         observe(now)
-        const until = selectDeniedUntil.get({ sessionId })
-        return until !== undefined && now < until
+        assertOpen()
+        cache.validate()
+        let until = cache.denyUntil.get(sessionId)
+        if (until === undefined) {
+          until = selectDeniedUntil.get({ sessionId }) ?? 0
+          cache.remember(cache.denyUntil, sessionId, until)
+        }
+        return now < until
       })
     },
 
@@ -420,8 +446,15 @@ function createSqliteStore(db: Database.Database): SqliteStore {
 
     findUserById(id) {
       return run('findUserById', () => {
+        assertOpen()
+        cache.validate()
+        const cached = cache.users.get(id)
+        if (cached !== undefined) return copyUser(cached)
         const row = selectUserById.get({ id })
-        return row === undefined ? null : fromUserRow(row)
+        if (row === undefined) return null
+        const user = fromUserRow(row)
+        cache.remember(cache.users, id, copyUser(user))
+        return user
       })
     },
 
@@ -498,6 +531,7 @@ function createSqliteStore(db: Database.Database): SqliteStore {
       if (closed) return Promise.resolve()
       closed = true
       clearInterval(sweepTimer)
+      cache.clear()
       return run('close', () => {
         db.close()
       })
@@ -547,6 +581,10 @@ function fromSessionRow(row: SessionRow): SessionRecord {
     revokedReason: row.revoked_reason,
     purgeAt: row.purge_at,
   }
+}
+
+function copyUser(user: UserRecord): UserRecord {
+  return { ...user, roles: [...user.roles] }
 }
 
 function fromUserRow(row: UserRow): UserRecord {

@@ -1,0 +1,31 @@
+// The few Baton HTTP calls the setup needs (body mode: no Origin header, JSON in and out).
+/* global fetch */
+
+async function post(baseUrl, path, body) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'baton-bench/1 (setup)' },
+    body: JSON.stringify(body),
+  })
+  const text = await response.text()
+  if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${text}`)
+  return JSON.parse(text)
+}
+
+export const signup = (baseUrl, email, password) =>
+  post(baseUrl, '/auth/signup', { email, password })
+export const login = (baseUrl, email, password) => post(baseUrl, '/auth/login', { email, password })
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` in flight; results in order. */
+export async function mapLimit(count, concurrency, task) {
+  const results = new Array(count)
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      const i = next++
+      results[i] = await task(i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
+  return results
+}

@@ -1,0 +1,54 @@
+// A Baton engine over a temporary SQLite file, wired the way the server wires it, for in-process benches.
+import { join } from 'node:path'
+import { createBaton } from '../../dist/core/baton.js'
+import { loadConfig } from '../../dist/core/config/config.js'
+import { openStores } from '../../dist/stores/from-url.js'
+import { makeTempDir, removeTempDir } from './temp.js'
+
+export const benchContext = { ip: '127.0.0.1', userAgent: 'baton-bench/1 (in-process)' }
+
+/**
+ * Opens sqlite:<temp dir>/baton.db, creates the engine, signs up one user and starts
+ * `sessionCount` sessions for it. Returns { baton, user, sessions: IssuedTokens[], close() }.
+ */
+export async function openBenchBaton({ alg, label, sessionCount }) {
+  const dir = makeTempDir(label)
+  let stores
+  let baton
+  try {
+    const databaseUrl = `sqlite:${join(dir, 'baton.db')}`
+    const config = loadConfig({
+      BATON_DATABASE_URL: databaseUrl,
+      BATON_SIGNING_ALG: alg,
+      BATON_LOG_LEVEL: 'silent',
+    })
+    stores = await openStores({
+      databaseUrl: config.databaseUrl,
+      sessionStoreUrl: config.sessionStoreUrl,
+    })
+    baton = await createBaton({ config, database: stores.database, sessions: stores.sessions })
+    const { user } = await baton.accounts.signup(
+      `bench-${label}@example.com`,
+      'correct horse battery staple 42',
+      benchContext,
+    )
+    const sessions = []
+    for (let i = 0; i < sessionCount; i++)
+      sessions.push(await baton.sessions.start(user, benchContext))
+    return {
+      baton,
+      user,
+      sessions,
+      async close() {
+        baton.close()
+        await stores.close()
+        removeTempDir(dir)
+      },
+    }
+  } catch (error) {
+    baton?.close()
+    await stores?.close()
+    removeTempDir(dir)
+    throw error
+  }
+}
