@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
-  type onResponseHookHandler,
+  type onSendHookHandler,
 } from 'fastify'
 import secureJSON from 'secure-json-parse'
 import { createBaton, type Baton } from '../core/baton.js'
@@ -123,15 +123,17 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     })
   }
 
-  // One latency hook per route with its pattern captured here: reading `request.routeOptions`
-  // per request builds a fresh object each time, which cost more than the rest of the hook.
+  // Latency is recorded when the payload is ready (onSend), per route with its pattern captured
+  // here: an onResponse hook makes Fastify listen for every response's 'finish', and reading
+  // `request.routeOptions` per request builds a fresh object; together they cost more than the
+  // rest of a cached bearer request.
   app.addHook('onRoute', (route) => {
     const pattern = route.url
-    const hook: onResponseHookHandler = (request, reply, done) => {
+    const hook: onSendHookHandler = (request, reply, payload, done) => {
       metrics.observeRequest(request.method, pattern, reply.statusCode, reply.elapsedTime)
-      done()
+      done(null, payload)
     }
-    route.onResponse = [...asArray(route.onResponse), hook]
+    route.onSend = [...asArray(route.onSend), hook]
   })
   app.addHook('onClose', async () => baton.close())
 

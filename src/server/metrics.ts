@@ -1,5 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client'
 import type { BatonObserver } from '../core/events.js'
+import { LatencyHistogram } from './latency-histogram.js'
 
 /** Prometheus metrics of one server instance (its own registry, so tests can run several). */
 export interface ServerMetrics {
@@ -35,15 +36,13 @@ export function createServerMetrics(): ServerMetrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   })
-  const requestDuration = new Histogram({
+  const requestDuration = new LatencyHistogram({
     name: 'baton_http_request_duration_seconds',
     help: 'HTTP request latency',
-    labelNames: ['method', 'route', 'status_code'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
+    registry,
   })
-  // Resolving a label set costs more than the observation: keep one child per combination.
-  const children = new Map<string, ReturnType<typeof requestDuration.labels>>()
+  const series = new Map<string, ReturnType<LatencyHistogram['series']>>()
   const observeRequest: ServerMetrics['observeRequest'] = (
     method,
     route,
@@ -51,12 +50,16 @@ export function createServerMetrics(): ServerMetrics {
     elapsedMs,
   ) => {
     const key = `${method} ${route ?? ''} ${statusCode}`
-    let child = children.get(key)
-    if (child === undefined) {
-      child = requestDuration.labels(method, route ?? 'unmatched', String(statusCode))
-      children.set(key, child)
+    let target = series.get(key)
+    if (target === undefined) {
+      target = requestDuration.series({
+        method,
+        route: route ?? 'unmatched',
+        status_code: String(statusCode),
+      })
+      series.set(key, target)
     }
-    child.observe(elapsedMs / 1000)
+    requestDuration.observe(target, elapsedMs / 1000)
   }
   return {
     registry,

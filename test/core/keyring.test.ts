@@ -151,3 +151,21 @@ describe('verified-token cache', () => {
     expect(verifier).toHaveBeenCalledTimes(1)
   })
 })
+
+describe('verified-token cache lookups', () => {
+  it('hits only for the identical token, not for another with the same signature', async () => {
+    const { clock, keyring } = ring()
+    await keyring.init()
+    const tokens = accessTokens(keyring, clock)
+    const { token } = tokens.issue(subject)
+    await tokens.verify(token)
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url')}.${signature}`
+    await expect(tokens.verify(forged)).rejects.toMatchObject({ code: 'invalid_token' })
+    await expect(tokens.verify(token)).resolves.toMatchObject({ sub: 'u1' })
+  })
+})

@@ -254,5 +254,14 @@ describe('operations endpoints', () => {
     expect(text).toMatch(
       /baton_http_request_duration_seconds_bucket{le="[\d.]+",method="POST",route="\/auth\/refresh",status_code="200"}/,
     )
+    // Cumulative buckets ending in +Inf, with _sum and _count, as Prometheus expects. Two 200s:
+    // the rotation and the grace replay (the reuse answered 401).
+    const series = 'method="POST",route="/auth/refresh",status_code="200"'
+    expect(text).toContain(`baton_http_request_duration_seconds_bucket{le="+Inf",${series}} 2`)
+    expect(text).toContain(`baton_http_request_duration_seconds_count{${series}} 2`)
+    expect(text).toContain(`baton_http_request_duration_seconds_sum{${series}} `)
+    expect(text).toContain(
+      'baton_http_request_duration_seconds_count{method="POST",route="/auth/refresh",status_code="401"} 1',
+    )
   })
 })

@@ -10,6 +10,19 @@ export interface AccountRoutesOptions {
 
 const iso = (epochMs: number): string => new Date(epochMs).toISOString()
 
+// `/auth/me` formats the same few creation dates over and over; Date#toISOString is a
+// measurable share of a cached bearer request.
+const createdAtText = new Map<number, string>()
+function isoOfCreation(epochMs: number): string {
+  let text = createdAtText.get(epochMs)
+  if (text === undefined) {
+    if (createdAtText.size >= 10_000) createdAtText.clear()
+    text = iso(epochMs)
+    createdAtText.set(epochMs, text)
+  }
+  return text
+}
+
 /** Bearer routes about the signed-in user: who am I, my devices. */
 export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (
   app,
@@ -26,7 +39,12 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
       if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
       return reply
         .header('cache-control', 'no-store')
-        .send({ id: user.id, email: user.email, roles: user.roles, createdAt: iso(user.createdAt) })
+        .send({
+          id: user.id,
+          email: user.email,
+          roles: user.roles,
+          createdAt: isoOfCreation(user.createdAt),
+        })
     },
   )
 
