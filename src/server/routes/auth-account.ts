@@ -37,14 +37,12 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
       const claims = await requireBearer(baton, request)
       const user = await baton.database.findUserById(claims.sub)
       if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
-      return reply
-        .header('cache-control', 'no-store')
-        .send({
-          id: user.id,
-          email: user.email,
-          roles: user.roles,
-          createdAt: isoOfCreation(user.createdAt),
-        })
+      return reply.header('cache-control', 'no-store').send({
+        id: user.id,
+        email: user.email,
+        roles: user.roles,
+        createdAt: isoOfCreation(user.createdAt),
+      })
     },
   )
 
