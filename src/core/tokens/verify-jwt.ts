@@ -1,6 +1,6 @@
 import { BatonError } from '../errors.js'
 import type { KeyRing } from '../keys/keyring.js'
-import { decodeJWS, parseJSONObject } from './jws.js'
+import { decodeJWS, parseSignedJSONObject } from './jws.js'
 
 /** Clock skew accepted on `iat` and `nbf` (never more than 30 s, per API.md). */
 export const clockToleranceSeconds = 30
@@ -47,7 +47,7 @@ export async function verifyJWT(
   if (key.alg !== header.alg) throw invalid(`alg ${header.alg} does not match the key`)
   if (!key.verifySignature(decoded.signingInput, decoded.signature)) throw invalid('bad signature')
 
-  const payload = parseJSONObject(decoded.payloadSegment)
+  const payload = parseSignedJSONObject(decoded.payloadSegment)
   if (payload === null) throw invalid('payload is not a JSON object')
   if (payload.iss !== expect.issuer) throw invalid('wrong iss')
   const aud = payload.aud
