@@ -204,6 +204,41 @@ describe('store outages answer 503 store_unavailable, never 500 or 401', () => {
   })
 })
 
+describe('unexpected failures', () => {
+  it('become 500 server_error with no detail for the client, and the log keeps the error', async () => {
+    const { Writable } = await import('node:stream')
+    const { loggerOptions } = await import('../../src/server/app.js')
+    let output = ''
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output += chunk.toString()
+        done()
+      },
+    })
+    let broken = false
+    server = await createTestServer({
+      logger: { ...loggerOptions('info'), stream },
+      wrapDatabase: (database) =>
+        new Proxy(database, {
+          get(target, property, receiver) {
+            if (broken && property === 'findUserById') {
+              return () =>
+                Promise.reject(new Error('secret internal detail: disk /dev/sda1 on fire'))
+            }
+            return Reflect.get(target, property, receiver) as unknown
+          },
+        }),
+    })
+    const tokens = await signup(server)
+    broken = true
+    const response = await me(server, tokens.accessToken)
+    expect(response.statusCode).toBe(500)
+    expect(response.json()).toEqual({ error: 'server_error', message: 'Internal server error.' })
+    expect(response.body).not.toContain('secret internal detail')
+    expect(output).toContain('secret internal detail')
+  })
+})
+
 describe('operations endpoints', () => {
   it('serves the JWKS with public keys only and a 5-minute cache', async () => {
     server = await createTestServer()
