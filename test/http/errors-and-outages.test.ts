@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FaultSwitch } from '../helpers/faulty-store.js'
+import { captureLogs } from '../helpers/logs.js'
 import {
   createTestServer,
   me,
@@ -206,18 +207,10 @@ describe('store outages answer 503 store_unavailable, never 500 or 401', () => {
 
 describe('unexpected failures', () => {
   it('become 500 server_error with no detail for the client, and the log keeps the error', async () => {
-    const { Writable } = await import('node:stream')
-    const { loggerOptions } = await import('../../src/server/app.js')
-    let output = ''
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        output += chunk.toString()
-        done()
-      },
-    })
+    const logs = captureLogs('info')
     let broken = false
     server = await createTestServer({
-      logger: { ...loggerOptions('info'), stream },
+      logger: logs.logger,
       wrapDatabase: (database) =>
         new Proxy(database, {
           get(target, property, receiver) {
@@ -235,7 +228,7 @@ describe('unexpected failures', () => {
     expect(response.statusCode).toBe(500)
     expect(response.json()).toEqual({ error: 'server_error', message: 'Internal server error.' })
     expect(response.body).not.toContain('secret internal detail')
-    expect(output).toContain('secret internal detail')
+    expect(logs.output()).toContain('secret internal detail')
   })
 })
 

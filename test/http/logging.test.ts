@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream'
 import type { InjectOptions } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loggerOptions } from '../../src/server/app.js'
+import { captureLogs } from '../helpers/logs.js'
 import {
   createTestServer,
   strongPassword,
@@ -15,15 +14,9 @@ afterEach(async () => server?.close())
 
 describe('logs', () => {
   it('never contain a token, cookie, password or Authorization header', async () => {
-    let output = ''
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        output += chunk.toString()
-        done()
-      },
-    })
+    const logs = captureLogs('trace')
     // The most verbose level, with the production redaction and serializers.
-    server = await createTestServer({ logger: { ...loggerOptions('trace'), stream } })
+    server = await createTestServer({ logger: logs.logger })
     const secrets: string[] = [strongPassword]
     const inject = (options: InjectOptions) => server.app.inject(options)
     const email = uniqueEmail()
@@ -88,6 +81,7 @@ describe('logs', () => {
       payload: { refreshToken: refreshed.json<TokenBody>().refreshToken },
     })
 
+    const output = logs.output()
     expect(output.length).toBeGreaterThan(1000) // the run did log
     expect(output).toContain('"url":"/auth/refresh"')
     for (const secret of secrets) {

@@ -14,6 +14,19 @@ afterEach(async () => server?.close())
 
 const json = <T = TokenBody>(response: { json: () => unknown }): T => response.json() as T
 
+/**
+ * Our endpoints always hand out both tokens together, so the "valid access + expired refresh"
+ * row is reached with an access token minted on its own (as an embedding app may do).
+ */
+const mintAccessToken = (tokens: TokenBody): string =>
+  server.baton.accessTokens.issue({
+    userId: tokens.user.id,
+    sessionId: tokens.sessionId,
+    scope: '',
+    roles: ['user'],
+    clientId: null,
+  }).token
+
 describe('rotation', () => {
   it('returns a new refresh token in the same session and retires the presented one', async () => {
     server = await createTestServer()
@@ -168,15 +181,7 @@ describe('the two-token table', () => {
     server = await createTestServer({ env: short })
     const tokens = await signup(server)
     server.clock.advance(61 * 60)
-    // Our own endpoints always hand out both tokens together, so this row is reached by an
-    // access token minted on its own (an embedding app may do that): build one the same way.
-    const fresh = server.baton.accessTokens.issue({
-      userId: tokens.user.id,
-      sessionId: tokens.sessionId,
-      scope: '',
-      roles: ['user'],
-      clientId: null,
-    }).token
+    const fresh = mintAccessToken(tokens)
     const response = await refresh(server, tokens.refreshToken, fresh)
     expect(response.statusCode).toBe(200)
     const slid = json(response)
@@ -195,13 +200,7 @@ describe('the two-token table', () => {
     server = await createTestServer({ env: { ...short, BATON_SLIDING_REFRESH: 'false' } })
     const tokens = await signup(server)
     server.clock.advance(61 * 60)
-    const fresh = server.baton.accessTokens.issue({
-      userId: tokens.user.id,
-      sessionId: tokens.sessionId,
-      scope: '',
-      roles: ['user'],
-      clientId: null,
-    }).token
+    const fresh = mintAccessToken(tokens)
     const response = await refresh(server, tokens.refreshToken, fresh)
     expect(response.statusCode).toBe(401)
     expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
@@ -212,13 +211,7 @@ describe('the two-token table', () => {
     const first = await signup(server)
     await refresh(server, first.refreshToken)
     server.clock.advance(61 * 60)
-    const fresh = server.baton.accessTokens.issue({
-      userId: first.user.id,
-      sessionId: first.sessionId,
-      scope: '',
-      roles: ['user'],
-      clientId: null,
-    }).token
+    const fresh = mintAccessToken(first)
     const response = await refresh(server, first.refreshToken, fresh)
     expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
   })
@@ -228,13 +221,7 @@ describe('the two-token table', () => {
     const victim = await signup(server)
     const other = await signup(server)
     server.clock.advance(61 * 60)
-    const otherAccess = server.baton.accessTokens.issue({
-      userId: other.user.id,
-      sessionId: other.sessionId,
-      scope: '',
-      roles: ['user'],
-      clientId: null,
-    }).token
+    const otherAccess = mintAccessToken(other)
     const response = await refresh(server, victim.refreshToken, otherAccess)
     expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
   })
