@@ -122,10 +122,6 @@ export class KeyRing {
     return { keys: [...this.#keys.values()].map((key) => key.publicJwk) }
   }
 
-  list(): StoredKey[] {
-    return [...this.#keys.values()].map((key) => ({ ...key.stored, privateJwk: '(hidden)' }))
-  }
-
   async #retire(key: StoredKey, now: number): Promise<void> {
     await this.#options.store.updateKey(key.kid, {
       state: 'retired' satisfies KeyState,
