@@ -109,7 +109,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     sessionStore: options.sessions,
     async authenticate(accessToken) {
       const claims = await accessTokens.verify(accessToken)
-      if (await sessions.isDenied(claims.sid)) {
+      if (await sessions.isDenied({ userId: claims.sub, sessionId: claims.sid })) {
         throw new BatonError('session_revoked', 'This session has been signed out.')
       }
       return claims

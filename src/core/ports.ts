@@ -47,29 +47,35 @@ export interface SessionRevocation {
   denyUntil: number
 }
 
+/**
+ * Names one session. The user id travels with the session id so that a store can keep all of a
+ * user's records together (one Redis Cluster slot per user, DESIGN.md); a session whose record
+ * belongs to another user reads as missing.
+ */
+export interface SessionRef {
+  userId: string
+  sessionId: string
+}
+
 export interface SessionStore {
   create(session: SessionRecord): Promise<void>
   /** The record, revoked or not, unless its `purgeAt` has passed. */
-  get(sessionId: string, now: number): Promise<SessionRecord | null>
+  get(ref: SessionRef, now: number): Promise<SessionRecord | null>
   /**
    * Compare-and-swap: when the session is not revoked and its current `jti` is still
    * `expectedJti`, make `next` current and `expectedJti` previous, atomically, and return the
    * new record. Otherwise change nothing and return null. Of any number of concurrent calls
    * with the same `expectedJti`, exactly one succeeds.
    */
-  rotate(
-    sessionId: string,
-    expectedJti: string,
-    next: SessionRotation,
-  ): Promise<SessionRecord | null>
+  rotate(ref: SessionRef, expectedJti: string, next: SessionRotation): Promise<SessionRecord | null>
   /** Revoke one session and deny-list it. Returns false when it was missing or already revoked. */
-  revoke(sessionId: string, revocation: SessionRevocation): Promise<boolean>
+  revoke(ref: SessionRef, revocation: SessionRevocation): Promise<boolean>
   /** Revoke and deny-list every live session of a user atomically; returns their ids. */
   revokeAllForUser(userId: string, revocation: SessionRevocation): Promise<string[]>
   /** Live (not revoked, not purged, not past `expiresAt`) sessions of a user. */
   listForUser(userId: string, now: number): Promise<SessionRecord[]>
   /** True while a revoked session's access tokens must be refused. */
-  isDenied(sessionId: string, now: number): Promise<boolean>
+  isDenied(ref: SessionRef, now: number): Promise<boolean>
   /** Fixed-window counter: the window starts at the first hit and lasts `windowMs`. */
   hit(key: string, windowMs: number, now: number): Promise<CounterState>
   peek(key: string, now: number): Promise<CounterState>

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomId } from '../../src/core/ids.js'
 import type {
   SessionRecord,
+  SessionRef,
   SessionRevocation,
   SessionRotation,
   SessionStore,
@@ -40,6 +41,10 @@ function session(now: number, overrides: Partial<SessionRecord> = {}): SessionRe
     purgeAt: now + 14 * DAY + HOUR,
     ...overrides,
   }
+}
+
+export function refOf(session: SessionRecord): SessionRef {
+  return { userId: session.userId, sessionId: session.id }
 }
 
 function rotation(now: number, overrides: Partial<SessionRotation> = {}): SessionRotation {
@@ -94,14 +99,14 @@ export function describeSessionStoreContract(
           rotatedAt: now - MINUTE,
         })
         await store().create(record)
-        expect(await store().get(record.id, now)).toEqual(record)
+        expect(await store().get(refOf(record), now)).toEqual(record)
       })
 
       it('keeps null fields null', async () => {
         const now = Date.now()
         const record = session(now, { ip: null, userAgent: null, clientId: null })
         await store().create(record)
-        const stored = await store().get(record.id, now)
+        const stored = await store().get(refOf(record), now)
         expect(stored).toEqual(record)
         expect(stored?.ip).toBeNull()
         expect(stored?.userAgent).toBeNull()
@@ -116,25 +121,40 @@ export function describeSessionStoreContract(
         const now = Date.now()
         const record = session(now)
         await store().create(record)
-        await store().revoke(record.id, revocation(now))
-        const revoked = await store().get(record.id, now)
+        await store().revoke(refOf(record), revocation(now))
+        const revoked = await store().get(refOf(record), now)
         await expect(
           store().create({ ...record, currentJti: randomId(), revokedAt: null }),
         ).rejects.toThrow()
-        expect(await store().get(record.id, now)).toEqual(revoked)
+        expect(await store().get(refOf(record), now)).toEqual(revoked)
+      })
+
+      it("reads a session named with another user's id as missing, and leaves it alone", async () => {
+        const now = Date.now()
+        const record = session(now)
+        await store().create(record)
+        const wrongUser = { userId: randomId(), sessionId: record.id }
+        expect(await store().get(wrongUser, now)).toBeNull()
+        expect(await store().rotate(wrongUser, record.currentJti, rotation(now))).toBeNull()
+        expect(await store().revoke(wrongUser, revocation(now))).toBe(false)
+        expect(await store().isDenied(wrongUser, now)).toBe(false)
+        expect(await store().isDenied(refOf(record), now)).toBe(false)
+        expect(await store().get(refOf(record), now)).toEqual(record)
       })
 
       it('returns null for an unknown id', async () => {
-        expect(await store().get(randomId(), Date.now())).toBeNull()
+        expect(
+          await store().get({ userId: randomId(), sessionId: randomId() }, Date.now()),
+        ).toBeNull()
       })
 
       it('forgets a record once purgeAt has passed', async () => {
         const now = Date.now()
         const record = session(now, { purgeAt: now + HOUR, expiresAt: now + HOUR })
         await store().create(record)
-        expect(await store().get(record.id, now + HOUR - 1)).toEqual(record)
-        expect(await store().get(record.id, now + HOUR)).toBeNull()
-        expect(await store().get(record.id, now + 2 * HOUR)).toBeNull()
+        expect(await store().get(refOf(record), now + HOUR - 1)).toEqual(record)
+        expect(await store().get(refOf(record), now + HOUR)).toBeNull()
+        expect(await store().get(refOf(record), now + 2 * HOUR)).toBeNull()
       })
 
       it('isolates the caller from the stored record', async () => {
@@ -143,12 +163,12 @@ export function describeSessionStoreContract(
         const original = { ...record }
         await store().create(record)
         record.currentJti = 'changed-after-create'
-        const first = await store().get(record.id, now)
+        const first = await store().get(refOf(record), now)
         expect(first).toEqual(original)
         if (first === null) throw new Error('unreachable')
         first.currentJti = 'changed-after-get'
         first.revokedAt = now
-        expect(await store().get(record.id, now)).toEqual(original)
+        expect(await store().get(refOf(record), now)).toEqual(original)
       })
     })
 
@@ -159,7 +179,7 @@ export function describeSessionStoreContract(
         await store().create(record)
         const next = rotation(now + 5 * MINUTE)
 
-        const rotated = await store().rotate(record.id, record.currentJti, next)
+        const rotated = await store().rotate(refOf(record), record.currentJti, next)
 
         const expected: SessionRecord = {
           ...record,
@@ -174,7 +194,7 @@ export function describeSessionStoreContract(
           purgeAt: next.purgeAt,
         }
         expect(rotated).toEqual(expected)
-        expect(await store().get(record.id, next.rotatedAt)).toEqual(expected)
+        expect(await store().get(refOf(record), next.rotatedAt)).toEqual(expected)
       })
 
       it('stores a null ip and user agent from the rotation', async () => {
@@ -182,7 +202,7 @@ export function describeSessionStoreContract(
         const record = session(now)
         await store().create(record)
         const rotated = await store().rotate(
-          record.id,
+          refOf(record),
           record.currentJti,
           rotation(now + MINUTE, { ip: null, userAgent: null }),
         )
@@ -196,9 +216,9 @@ export function describeSessionStoreContract(
         await store().create(record)
         const first = rotation(now + MINUTE)
         const second = rotation(now + 2 * MINUTE)
-        expect(await store().rotate(record.id, record.currentJti, first)).not.toBeNull()
-        expect(await store().rotate(record.id, record.currentJti, second)).toBeNull()
-        const rotated = await store().rotate(record.id, first.jti, second)
+        expect(await store().rotate(refOf(record), record.currentJti, first)).not.toBeNull()
+        expect(await store().rotate(refOf(record), record.currentJti, second)).toBeNull()
+        const rotated = await store().rotate(refOf(record), first.jti, second)
         expect(rotated?.currentJti).toBe(second.jti)
         expect(rotated?.previousJti).toBe(first.jti)
       })
@@ -207,32 +227,40 @@ export function describeSessionStoreContract(
         const now = Date.now()
         const record = session(now)
         await store().create(record)
-        expect(await store().rotate(record.id, randomId(), rotation(now + MINUTE))).toBeNull()
-        expect(await store().get(record.id, now + MINUTE)).toEqual(record)
+        expect(await store().rotate(refOf(record), randomId(), rotation(now + MINUTE))).toBeNull()
+        expect(await store().get(refOf(record), now + MINUTE)).toEqual(record)
       })
 
       it('returns null for an unknown session', async () => {
         const now = Date.now()
-        expect(await store().rotate(randomId(), randomId(), rotation(now))).toBeNull()
+        expect(
+          await store().rotate(
+            { userId: randomId(), sessionId: randomId() },
+            randomId(),
+            rotation(now),
+          ),
+        ).toBeNull()
       })
 
       it('refuses a revoked session', async () => {
         const now = Date.now()
         const record = session(now)
         await store().create(record)
-        expect(await store().revoke(record.id, revocation(now + MINUTE))).toBe(true)
-        const revoked = await store().get(record.id, now + MINUTE)
+        expect(await store().revoke(refOf(record), revocation(now + MINUTE))).toBe(true)
+        const revoked = await store().get(refOf(record), now + MINUTE)
         expect(
-          await store().rotate(record.id, record.currentJti, rotation(now + 2 * MINUTE)),
+          await store().rotate(refOf(record), record.currentJti, rotation(now + 2 * MINUTE)),
         ).toBeNull()
-        expect(await store().get(record.id, now + 2 * MINUTE)).toEqual(revoked)
+        expect(await store().get(refOf(record), now + 2 * MINUTE)).toEqual(revoked)
       })
 
       it('refuses a session whose purgeAt has passed', async () => {
         const now = Date.now()
         const record = session(now, { purgeAt: now + HOUR, expiresAt: now + HOUR })
         await store().create(record)
-        expect(await store().rotate(record.id, record.currentJti, rotation(now + HOUR))).toBeNull()
+        expect(
+          await store().rotate(refOf(record), record.currentJti, rotation(now + HOUR)),
+        ).toBeNull()
       })
 
       it.each([2, 20])('lets exactly one of %i concurrent rotations win', async (racers) => {
@@ -242,14 +270,14 @@ export function describeSessionStoreContract(
         const attempts = Array.from({ length: racers }, () => rotation(now + MINUTE))
 
         const results = await Promise.all(
-          attempts.map((next) => store().rotate(record.id, record.currentJti, next)),
+          attempts.map((next) => store().rotate(refOf(record), record.currentJti, next)),
         )
 
         const winners = results.filter((result) => result !== null)
         expect(winners).toHaveLength(1)
         const winner = winners[0]
         expect(attempts.map((next) => next.jti)).toContain(winner?.currentJti)
-        const stored = await store().get(record.id, now + MINUTE)
+        const stored = await store().get(refOf(record), now + MINUTE)
         expect(stored?.currentJti).toBe(winner?.currentJti)
         expect(stored?.previousJti).toBe(record.currentJti)
       })
@@ -263,28 +291,30 @@ export function describeSessionStoreContract(
         const revokedAt = now + MINUTE
         const denyUntil = revokedAt + 15 * MINUTE
 
-        expect(await store().isDenied(record.id, revokedAt)).toBe(false)
-        expect(await store().revoke(record.id, revocation(revokedAt, { reason: 'admin' }))).toBe(
-          true,
-        )
+        expect(await store().isDenied(refOf(record), revokedAt)).toBe(false)
+        expect(
+          await store().revoke(refOf(record), revocation(revokedAt, { reason: 'admin' })),
+        ).toBe(true)
 
-        const stored = await store().get(record.id, revokedAt)
+        const stored = await store().get(refOf(record), revokedAt)
         expect(stored).toEqual({ ...record, revokedAt, revokedReason: 'admin' })
-        expect(await store().isDenied(record.id, revokedAt)).toBe(true)
-        expect(await store().isDenied(record.id, denyUntil - 1)).toBe(true)
-        expect(await store().isDenied(record.id, denyUntil)).toBe(false)
-        expect(await store().isDenied(record.id, denyUntil + HOUR)).toBe(false)
+        expect(await store().isDenied(refOf(record), revokedAt)).toBe(true)
+        expect(await store().isDenied(refOf(record), denyUntil - 1)).toBe(true)
+        expect(await store().isDenied(refOf(record), denyUntil)).toBe(false)
+        expect(await store().isDenied(refOf(record), denyUntil + HOUR)).toBe(false)
       })
 
       it('returns false the second time and keeps the first reason', async () => {
         const now = Date.now()
         const record = session(now)
         await store().create(record)
-        expect(await store().revoke(record.id, revocation(now, { reason: 'logout' }))).toBe(true)
-        expect(await store().revoke(record.id, revocation(now + MINUTE, { reason: 'admin' }))).toBe(
-          false,
+        expect(await store().revoke(refOf(record), revocation(now, { reason: 'logout' }))).toBe(
+          true,
         )
-        const stored = await store().get(record.id, now + MINUTE)
+        expect(
+          await store().revoke(refOf(record), revocation(now + MINUTE, { reason: 'admin' })),
+        ).toBe(false)
+        const stored = await store().get(refOf(record), now + MINUTE)
         expect(stored?.revokedAt).toBe(now)
         expect(stored?.revokedReason).toBe('logout')
       })
@@ -296,36 +326,38 @@ export function describeSessionStoreContract(
         await store().create(longer)
         await store().create(shorter)
 
-        await store().revoke(longer.id, revocation(now, { denyUntil: now + 10 * MINUTE }))
-        await store().revoke(longer.id, revocation(now, { denyUntil: now + 30 * MINUTE }))
-        expect(await store().isDenied(longer.id, now + 20 * MINUTE)).toBe(true)
+        await store().revoke(refOf(longer), revocation(now, { denyUntil: now + 10 * MINUTE }))
+        await store().revoke(refOf(longer), revocation(now, { denyUntil: now + 30 * MINUTE }))
+        expect(await store().isDenied(refOf(longer), now + 20 * MINUTE)).toBe(true)
 
-        await store().revoke(shorter.id, revocation(now, { denyUntil: now + 30 * MINUTE }))
-        await store().revoke(shorter.id, revocation(now, { denyUntil: now + 10 * MINUTE }))
-        expect(await store().isDenied(shorter.id, now + 20 * MINUTE)).toBe(true)
+        await store().revoke(refOf(shorter), revocation(now, { denyUntil: now + 30 * MINUTE }))
+        await store().revoke(refOf(shorter), revocation(now, { denyUntil: now + 10 * MINUTE }))
+        expect(await store().isDenied(refOf(shorter), now + 20 * MINUTE)).toBe(true)
       })
 
       it('returns false for an unknown session and denies nothing', async () => {
         const now = Date.now()
-        const sessionId = randomId()
-        expect(await store().revoke(sessionId, revocation(now))).toBe(false)
-        expect(await store().isDenied(sessionId, now)).toBe(false)
+        const ref = { userId: randomId(), sessionId: randomId() }
+        expect(await store().revoke(ref, revocation(now))).toBe(false)
+        expect(await store().isDenied(ref, now)).toBe(false)
       })
 
       it('treats a purged session as missing', async () => {
         const now = Date.now()
         const record = session(now, { purgeAt: now + HOUR, expiresAt: now + HOUR })
         await store().create(record)
-        expect(await store().revoke(record.id, revocation(now + HOUR))).toBe(false)
-        expect(await store().isDenied(record.id, now + HOUR)).toBe(false)
+        expect(await store().revoke(refOf(record), revocation(now + HOUR))).toBe(false)
+        expect(await store().isDenied(refOf(record), now + HOUR)).toBe(false)
       })
 
       it('never denies a session that was not revoked', async () => {
         const now = Date.now()
         const record = session(now)
         await store().create(record)
-        expect(await store().isDenied(record.id, now)).toBe(false)
-        expect(await store().isDenied(randomId(), now)).toBe(false)
+        expect(await store().isDenied(refOf(record), now)).toBe(false)
+        expect(await store().isDenied({ userId: randomId(), sessionId: randomId() }, now)).toBe(
+          false,
+        )
       })
     })
 
@@ -341,8 +373,8 @@ export function describeSessionStoreContract(
         for (const record of [first, second, alreadyRevoked, expired, someoneElse]) {
           await store().create(record)
         }
-        await store().revoke(alreadyRevoked.id, revocation(now - MINUTE, { reason: 'logout' }))
-        const before = await store().get(alreadyRevoked.id, now)
+        await store().revoke(refOf(alreadyRevoked), revocation(now - MINUTE, { reason: 'logout' }))
+        const before = await store().get(refOf(alreadyRevoked), now)
 
         const revokedAt = now + MINUTE
         const ids = await store().revokeAllForUser(
@@ -352,17 +384,17 @@ export function describeSessionStoreContract(
 
         expect([...ids].sort()).toEqual([first.id, second.id].sort())
         for (const record of [first, second]) {
-          expect(await store().get(record.id, revokedAt)).toEqual({
+          expect(await store().get(refOf(record), revokedAt)).toEqual({
             ...record,
             revokedAt,
             revokedReason: 'logout_all',
           })
-          expect(await store().isDenied(record.id, revokedAt + 15 * MINUTE - 1)).toBe(true)
-          expect(await store().isDenied(record.id, revokedAt + 15 * MINUTE)).toBe(false)
+          expect(await store().isDenied(refOf(record), revokedAt + 15 * MINUTE - 1)).toBe(true)
+          expect(await store().isDenied(refOf(record), revokedAt + 15 * MINUTE)).toBe(false)
         }
-        expect(await store().get(alreadyRevoked.id, revokedAt)).toEqual(before)
-        expect(await store().get(someoneElse.id, revokedAt)).toEqual(someoneElse)
-        expect(await store().isDenied(someoneElse.id, revokedAt)).toBe(false)
+        expect(await store().get(refOf(alreadyRevoked), revokedAt)).toEqual(before)
+        expect(await store().get(refOf(someoneElse), revokedAt)).toEqual(someoneElse)
+        expect(await store().isDenied(refOf(someoneElse), revokedAt)).toBe(false)
         expect(await store().listForUser(userId, revokedAt)).toEqual([])
       })
 
@@ -385,7 +417,7 @@ export function describeSessionStoreContract(
         for (const record of [older, revoked, newer, expired, purged, oldest, someoneElse]) {
           await store().create(record)
         }
-        await store().revoke(revoked.id, revocation(now - MINUTE))
+        await store().revoke(refOf(revoked), revocation(now - MINUTE))
 
         expect(await store().listForUser(userId, now)).toEqual([newer, older, oldest])
       })
@@ -397,7 +429,7 @@ export function describeSessionStoreContract(
         const b = session(now, { userId, lastUsedAt: now + MINUTE })
         await store().create(a)
         await store().create(b)
-        await store().rotate(a.id, a.currentJti, rotation(now + 2 * MINUTE))
+        await store().rotate(refOf(a), a.currentJti, rotation(now + 2 * MINUTE))
         const listed = await store().listForUser(userId, now + 2 * MINUTE)
         expect(listed.map((record) => record.id)).toEqual([a.id, b.id])
       })

@@ -40,7 +40,7 @@ describe('memory store', () => {
     const now = Date.now()
     for (const attempt of [
       store.ping(),
-      store.get(randomId(), now),
+      store.get({ userId: randomId(), sessionId: randomId() }, now),
       store.hit('key', 1000, now),
       store.findUserById(randomId()),
       store.listEvents({ limit: 1 }),

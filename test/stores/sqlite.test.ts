@@ -10,7 +10,7 @@ import { openSqliteStore } from '../../src/stores/sqlite/index.js'
 import type { SqliteStore } from '../../src/stores/sqlite/index.js'
 import { migrations } from '../../src/stores/sqlite/schema.js'
 import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
-import { describeSessionStoreContract } from '../contract/session-store.contract.js'
+import { describeSessionStoreContract, refOf } from '../contract/session-store.contract.js'
 
 const tempDirs: string[] = []
 
@@ -117,18 +117,18 @@ describe('sqlite store', () => {
     const first = openStore(path)
     await first.create(record)
     await first.createUser(user)
-    await first.revoke(record.id, { reason: 'logout', revokedAt: now, denyUntil: now + 60_000 })
+    await first.revoke(refOf(record), { reason: 'logout', revokedAt: now, denyUntil: now + 60_000 })
     await first.hit('login:x', 60_000, now)
     await first.close()
 
     const second = openStore(path)
-    expect(await second.get(record.id, now)).toEqual({
+    expect(await second.get(refOf(record), now)).toEqual({
       ...record,
       revokedAt: now,
       revokedReason: 'logout',
     })
     expect(await second.findUserById(userId)).toEqual(user)
-    expect(await second.isDenied(record.id, now)).toBe(true)
+    expect(await second.isDenied(refOf(record), now)).toBe(true)
     expect(await second.peek('login:x', now)).toEqual({ count: 1, resetAt: now + 60_000 })
   })
 
@@ -186,8 +186,8 @@ describe('sqlite store', () => {
     const now = Date.now()
     for (const attempt of [
       store.ping(),
-      store.get(randomId(), now),
-      store.rotate(randomId(), randomId(), rotation(now)),
+      store.get({ userId: randomId(), sessionId: randomId() }, now),
+      store.rotate({ userId: randomId(), sessionId: randomId() }, randomId(), rotation(now)),
       store.hit('key', 1000, now),
       store.createUser({
         id: randomId(),
@@ -213,15 +213,15 @@ describe('sqlite store', () => {
     other.exec('BEGIN IMMEDIATE')
 
     const started = Date.now()
-    const attempt = store.revoke(record.id, { reason: 'x', revokedAt: now, denyUntil: now + 1 })
+    const attempt = store.revoke(refOf(record), { reason: 'x', revokedAt: now, denyUntil: now + 1 })
     await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError)
     await expect(attempt).rejects.toMatchObject({ detail: 'sqlite: revoke' })
     expect(Date.now() - started).toBeLessThan(2000)
 
     other.exec('ROLLBACK')
-    expect(await store.revoke(record.id, { reason: 'x', revokedAt: now, denyUntil: now + 1 })).toBe(
-      true,
-    )
+    expect(
+      await store.revoke(refOf(record), { reason: 'x', revokedAt: now, denyUntil: now + 1 }),
+    ).toBe(true)
   })
 
   it('lets exactly one of two connections to the same file rotate', async () => {
@@ -235,13 +235,13 @@ describe('sqlite store', () => {
       const attempts = [rotation(now + 1), rotation(now + 1), rotation(now + 1), rotation(now + 1)]
       const results = await Promise.all(
         attempts.map((next, index) =>
-          (index % 2 === 0 ? a : b).rotate(record.id, record.currentJti, next),
+          (index % 2 === 0 ? a : b).rotate(refOf(record), record.currentJti, next),
         ),
       )
       const winners = results.filter((result) => result !== null)
       expect(winners).toHaveLength(1)
-      expect((await b.get(record.id, now + 1))?.currentJti).toBe(winners[0]?.currentJti)
-      expect((await a.get(record.id, now + 1))?.currentJti).toBe(winners[0]?.currentJti)
+      expect((await b.get(refOf(record), now + 1))?.currentJti).toBe(winners[0]?.currentJti)
+      expect((await a.get(refOf(record), now + 1))?.currentJti).toBe(winners[0]?.currentJti)
     }
   })
 
@@ -252,9 +252,9 @@ describe('sqlite store', () => {
     const now = Date.now()
     const record = session(now)
     await a.create(record)
-    expect(await a.isDenied(record.id, now)).toBe(false) // cached as not denied
-    await b.revoke(record.id, { reason: 'elsewhere', revokedAt: now, denyUntil: now + 60_000 })
-    expect(await a.isDenied(record.id, now)).toBe(true)
+    expect(await a.isDenied(refOf(record), now)).toBe(false) // cached as not denied
+    await b.revoke(refOf(record), { reason: 'elsewhere', revokedAt: now, denyUntil: now + 60_000 })
+    expect(await a.isDenied(refOf(record), now)).toBe(true)
 
     const user = {
       id: randomId(),
@@ -283,7 +283,7 @@ describe('sqlite store', () => {
       createdAt: now,
     }
     await store.createUser(user)
-    expect(await store.isDenied(record.id, now)).toBe(false)
+    expect(await store.isDenied(refOf(record), now)).toBe(false)
     const found = await store.findUserById(user.id)
     found!.roles.push('admin') // a caller mutating its copy changes nothing stored or cached
     // Another connection changes the rows behind the cache's back, without committing through
@@ -294,8 +294,8 @@ describe('sqlite store', () => {
     expect((await store.findUserById(user.id))?.roles).toEqual(['user'])
     raw.close()
     // Its own writes are seen at once.
-    await store.revoke(record.id, { reason: 'logout', revokedAt: now, denyUntil: now + 60_000 })
-    expect(await store.isDenied(record.id, now)).toBe(true)
+    await store.revoke(refOf(record), { reason: 'logout', revokedAt: now, denyUntil: now + 60_000 })
+    expect(await store.isDenied(refOf(record), now)).toBe(true)
     await store.close()
   })
 
@@ -308,7 +308,7 @@ describe('sqlite store', () => {
     const live = session(now)
     await store.create(expired)
     await store.create(live)
-    await store.revoke(live.id, { reason: 'x', revokedAt: now, denyUntil: now + 1000 })
+    await store.revoke(refOf(live), { reason: 'x', revokedAt: now, denyUntil: now + 1000 })
     await store.hit('short', 1000, now)
     await store.hit('long', 60_000, now)
     await store.insertKey({
@@ -329,7 +329,7 @@ describe('sqlite store', () => {
     vi.advanceTimersByTime(60_000)
     expect(count('sessions')).toBe(2)
 
-    expect(await store.get(live.id, now + 2000)).not.toBeNull()
+    expect(await store.get(refOf(live), now + 2000)).not.toBeNull()
     vi.advanceTimersByTime(60_000)
 
     expect(db.prepare('SELECT id FROM sessions').pluck().all()).toEqual([live.id])

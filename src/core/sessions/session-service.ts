@@ -2,7 +2,14 @@ import type { Clock } from '../clock.js'
 import { BatonError, RefreshTokenReusedError } from '../errors.js'
 import type { BatonObserver, RefreshOutcome, RevocationReason } from '../events.js'
 import { randomId } from '../ids.js'
-import type { AuditLog, SessionRecord, SessionStore, UserRecord, UserStore } from '../ports.js'
+import type {
+  AuditLog,
+  SessionRecord,
+  SessionRef,
+  SessionStore,
+  UserRecord,
+  UserStore,
+} from '../ports.js'
 import type { AccessTokenClaims, AccessTokens } from '../tokens/access-token.js'
 import type { RefreshTokenClaims, RefreshTokens } from '../tokens/refresh-token.js'
 
@@ -146,11 +153,10 @@ export class SessionService {
   /** Valid access + expired refresh (API.md two-token table, row 3). */
   async #slide(claims: RefreshTokenClaims, context: ClientContext): Promise<IssuedTokens | null> {
     const now = this.#o.clock.now()
-    const session = await this.#o.store.get(claims.sid, now)
+    const session = await this.#o.store.get(refOfClaims(claims), now)
     if (
       session === null ||
       session.revokedAt !== null ||
-      session.userId !== claims.sub ||
       session.currentJti !== claims.jti ||
       now >= session.expiresAt
     ) {
@@ -177,8 +183,8 @@ export class SessionService {
   }
 
   async #liveSession(claims: RefreshTokenClaims, now: number): Promise<SessionRecord> {
-    const session = await this.#o.store.get(claims.sid, now)
-    if (session === null || session.revokedAt !== null || session.userId !== claims.sub) {
+    const session = await this.#o.store.get(refOfClaims(claims), now)
+    if (session === null || session.revokedAt !== null) {
       throw new BatonError('session_revoked', 'This session has ended; sign in again.')
     }
     if (now >= session.expiresAt) {
@@ -197,7 +203,7 @@ export class SessionService {
     now: number,
   ): Promise<SessionRecord | null> {
     const next = this.#nextRefreshToken(now, session.expiresAt)
-    return this.#o.store.rotate(session.id, expectedJti, {
+    return this.#o.store.rotate(refOf(session), expectedJti, {
       jti: next.jti,
       issuedAt: next.iat,
       expiresAt: next.exp,
@@ -221,7 +227,7 @@ export class SessionService {
     context: ClientContext,
     now: number,
   ): Promise<void> {
-    await this.#revoke(session.id, 'refresh_token_reused', now)
+    await this.#revoke(refOf(session), 'refresh_token_reused', now)
     await this.#o.audit.record({
       type: 'refresh_token_reused',
       at: now,
@@ -242,12 +248,11 @@ export class SessionService {
       if (error instanceof BatonError && error.code === 'invalid_token') return
       throw error
     }
-    const session = await this.#o.store.get(claims.sid, this.#o.clock.now())
-    if (session !== null && session.userId === claims.sub) await this.revoke(session.id, 'logout')
+    await this.revoke(refOfClaims(claims), 'logout')
   }
 
-  async revoke(sessionId: string, reason: RevocationReason): Promise<boolean> {
-    return this.#revoke(sessionId, reason, this.#o.clock.now())
+  async revoke(ref: SessionRef, reason: RevocationReason): Promise<boolean> {
+    return this.#revoke(ref, reason, this.#o.clock.now())
   }
 
   async revokeAllForUser(userId: string, reason: RevocationReason): Promise<string[]> {
@@ -266,21 +271,21 @@ export class SessionService {
   }
 
   /** Sign out one of the user's own sessions; another user's session is `not_found`. */
-  async deleteOwn(userId: string, sessionId: string): Promise<void> {
-    const session = await this.#o.store.get(sessionId, this.#o.clock.now())
-    if (session === null || session.userId !== userId || session.revokedAt !== null) {
+  async deleteOwn(ref: SessionRef): Promise<void> {
+    const session = await this.#o.store.get(ref, this.#o.clock.now())
+    if (session === null || session.revokedAt !== null) {
       throw new BatonError('not_found', 'No such session.')
     }
-    await this.revoke(sessionId, 'session_deleted')
+    await this.revoke(ref, 'session_deleted')
   }
 
   /** True while the session's access tokens must be refused. */
-  async isDenied(sessionId: string): Promise<boolean> {
-    return this.#o.store.isDenied(sessionId, this.#o.clock.now())
+  async isDenied(ref: SessionRef): Promise<boolean> {
+    return this.#o.store.isDenied(ref, this.#o.clock.now())
   }
 
-  async #revoke(sessionId: string, reason: RevocationReason, now: number): Promise<boolean> {
-    const revoked = await this.#o.store.revoke(sessionId, {
+  async #revoke(ref: SessionRef, reason: RevocationReason, now: number): Promise<boolean> {
+    const revoked = await this.#o.store.revoke(ref, {
       reason,
       revokedAt: now,
       denyUntil: this.#denyUntil(now),
@@ -292,7 +297,7 @@ export class SessionService {
   async #issueFor(session: SessionRecord, now: number): Promise<IssuedTokens> {
     const user = await this.#o.users.findUserById(session.userId)
     if (user === null) {
-      await this.#revoke(session.id, 'user_missing', now)
+      await this.#revoke(refOf(session), 'user_missing', now)
       throw new BatonError('session_revoked', 'This session has ended; sign in again.')
     }
     return this.#tokensFor(session, user, now)
@@ -348,6 +353,14 @@ export class SessionService {
   #denyUntil(now: number): number {
     return now + this.#o.accessTokens.ttl * 1000
   }
+}
+
+function refOf(session: SessionRecord): SessionRef {
+  return { userId: session.userId, sessionId: session.id }
+}
+
+function refOfClaims(claims: { sub: string; sid: string }): SessionRef {
+  return { userId: claims.sub, sessionId: claims.sid }
 }
 
 function outcomeOf(error: BatonError): RefreshOutcome {

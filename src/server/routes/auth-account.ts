@@ -68,7 +68,7 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
     { ...bearer, schema: { params: SessionIdParams } },
     async (request, reply) => {
       const claims = await requireBearer(baton, request)
-      await baton.sessions.deleteOwn(claims.sub, request.params.id)
+      await baton.sessions.deleteOwn({ userId: claims.sub, sessionId: request.params.id })
       return reply.code(204).header('cache-control', 'no-store').send()
     },
   )

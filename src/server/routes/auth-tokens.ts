@@ -85,7 +85,12 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
         if (error instanceof BatonError && error.code !== 'store_unavailable') return null
         throw error
       })
-      if (claims !== null) await baton.sessions.revoke(claims.claims.sid, 'logout')
+      if (claims !== null) {
+        await baton.sessions.revoke(
+          { userId: claims.claims.sub, sessionId: claims.claims.sid },
+          'logout',
+        )
+      }
     }
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()

@@ -4,6 +4,7 @@ import type {
   DatabaseStore,
   SecurityEvent,
   SessionRecord,
+  SessionRef,
   SessionStore,
   StoredKey,
   UserRecord,
@@ -80,9 +81,9 @@ export function createMemoryStore(): MemoryStore {
     }
   }
 
-  function liveSession(sessionId: string, now: number): SessionRecord | undefined {
-    const session = sessions.get(sessionId)
-    if (session === undefined) return undefined
+  function liveSession(ref: SessionRef, now: number): SessionRecord | undefined {
+    const session = sessions.get(ref.sessionId)
+    if (session === undefined || session.userId !== ref.userId) return undefined
     if (now >= session.purgeAt) {
       forgetSession(session)
       return undefined
@@ -123,18 +124,18 @@ export function createMemoryStore(): MemoryStore {
       })
     },
 
-    get(sessionId, now) {
+    get(ref, now) {
       return run('get', () => {
         sweepIfDue(now)
-        const session = liveSession(sessionId, now)
+        const session = liveSession(ref, now)
         return session === undefined ? null : { ...session }
       })
     },
 
-    rotate(sessionId, expectedJti, next) {
+    rotate(ref, expectedJti, next) {
       return run('rotate', () => {
         sweepIfDue(next.rotatedAt)
-        const session = liveSession(sessionId, next.rotatedAt)
+        const session = liveSession(ref, next.rotatedAt)
         if (session === undefined || session.revokedAt !== null) return null
         if (session.currentJti !== expectedJti) return null
         const rotated: SessionRecord = {
@@ -149,20 +150,20 @@ export function createMemoryStore(): MemoryStore {
           rotatedAt: next.rotatedAt,
           purgeAt: next.purgeAt,
         }
-        sessions.set(sessionId, rotated)
+        sessions.set(session.id, rotated)
         return { ...rotated }
       })
     },
 
-    revoke(sessionId, revocation) {
+    revoke(ref, revocation) {
       return run('revoke', () => {
         sweepIfDue(revocation.revokedAt)
-        const session = liveSession(sessionId, revocation.revokedAt)
+        const session = liveSession(ref, revocation.revokedAt)
         if (session === undefined) return false
         // Deny even when already revoked: a later revocation may need a later deny-list expiry.
-        deny(sessionId, revocation.denyUntil)
+        deny(session.id, revocation.denyUntil)
         if (session.revokedAt !== null) return false
-        sessions.set(sessionId, {
+        sessions.set(session.id, {
           ...session,
           revokedAt: revocation.revokedAt,
           revokedReason: revocation.reason,
@@ -177,7 +178,7 @@ export function createMemoryStore(): MemoryStore {
         sweepIfDue(now)
         const revoked: string[] = []
         for (const sessionId of sessionIdsByUser.get(userId) ?? []) {
-          const session = liveSession(sessionId, now)
+          const session = liveSession({ userId, sessionId }, now)
           if (session === undefined || session.revokedAt !== null || now >= session.expiresAt) {
             continue
           }
@@ -194,7 +195,7 @@ export function createMemoryStore(): MemoryStore {
         sweepIfDue(now)
         const live: SessionRecord[] = []
         for (const sessionId of sessionIdsByUser.get(userId) ?? []) {
-          const session = liveSession(sessionId, now)
+          const session = liveSession({ userId, sessionId }, now)
           if (session !== undefined && session.revokedAt === null && now < session.expiresAt) {
             live.push({ ...session })
           }
@@ -203,7 +204,7 @@ export function createMemoryStore(): MemoryStore {
       })
     },
 
-    isDenied(sessionId, now) {
+    isDenied({ sessionId }, now) {
       return run('isDenied', () => {
         sweepIfDue(now)
         const until = deniedUntil.get(sessionId)

@@ -8,6 +8,7 @@ import type {
   KeyState,
   SecurityEvent,
   SessionRecord,
+  SessionRef,
   SessionStore,
   StoredKey,
   UserRecord,
@@ -136,12 +137,13 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
       @revoked_at, @revoked_reason, @purge_at
     )
   `)
-  const selectSession = db.prepare<{ id: string; now: number }, SessionRow>(
-    'SELECT * FROM sessions WHERE id = @id AND purge_at > @now',
+  const selectSession = db.prepare<{ id: string; userId: string; now: number }, SessionRow>(
+    'SELECT * FROM sessions WHERE id = @id AND user_id = @userId AND purge_at > @now',
   )
   const rotateSession = db.prepare<
     {
       id: string
+      userId: string
       expectedJti: string
       jti: string
       issuedAt: number
@@ -163,7 +165,8 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
       ip = @ip,
       user_agent = @userAgent,
       purge_at = @purgeAt
-    WHERE id = @id AND current_jti = @expectedJti AND revoked_at IS NULL AND purge_at > @rotatedAt
+    WHERE id = @id AND user_id = @userId AND current_jti = @expectedJti AND revoked_at IS NULL
+      AND purge_at > @rotatedAt
     RETURNING *
   `)
   const markRevoked = db.prepare<{ id: string; revokedAt: number; reason: string }>(
@@ -258,8 +261,9 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
   const sweepCounters = db.prepare<{ now: number }>('DELETE FROM counters WHERE reset_at <= @now')
 
   const revokeOne = db.transaction(
-    (id: string, revokedAt: number, reason: string, denyUntil: number) => {
-      const session = selectSession.get({ id, now: revokedAt })
+    (ref: SessionRef, revokedAt: number, reason: string, denyUntil: number) => {
+      const id = ref.sessionId
+      const session = selectSession.get({ id, userId: ref.userId, now: revokedAt })
       if (session === undefined) return false
       // Deny even when already revoked: a later revocation may need a later deny-list expiry.
       upsertDeny.run({ sessionId: id, denyUntil })
@@ -324,19 +328,20 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
       })
     },
 
-    get(sessionId, now) {
+    get(ref, now) {
       return run('get', () => {
         observe(now)
-        const row = selectSession.get({ id: sessionId, now })
+        const row = selectSession.get({ id: ref.sessionId, userId: ref.userId, now })
         return row === undefined ? null : fromSessionRow(row)
       })
     },
 
-    rotate(sessionId, expectedJti, next) {
+    rotate(ref, expectedJti, next) {
       return run('rotate', () => {
         observe(next.rotatedAt)
         const row = rotateSession.get({
-          id: sessionId,
+          id: ref.sessionId,
+          userId: ref.userId,
           expectedJti,
           jti: next.jti,
           issuedAt: next.issuedAt,
@@ -350,12 +355,12 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
       })
     },
 
-    revoke(sessionId, revocation) {
+    revoke(ref, revocation) {
       return run('revoke', () => {
         observe(revocation.revokedAt)
-        cache.denyUntil.delete(sessionId)
+        cache.denyUntil.delete(ref.sessionId)
         return revokeOne.immediate(
-          sessionId,
+          ref,
           revocation.revokedAt,
           revocation.reason,
           revocation.denyUntil,
@@ -384,7 +389,7 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
       })
     },
 
-    isDenied(sessionId, now) {
+    isDenied({ sessionId }, now) {
       return run('isDenied', () => {
         observe(now)
         assertOpen()
