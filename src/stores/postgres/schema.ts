@@ -1,0 +1,165 @@
+import type { ClientBase } from 'pg'
+
+/**
+ * Schema migrations, applied in order; `baton_schema_migrations` holds one row per migration run.
+ * Never edit or reorder a shipped entry: a database that already ran it would not see the change.
+ * Append. Each runs with `search_path` set to the store's schema, so names stay unqualified.
+ *
+ * Times are BIGINT epoch milliseconds, except `current_issued_at` and `current_expires_at`, which
+ * are the refresh token's `iat` and `exp` in epoch seconds. Column names follow the SQLite store.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    roles TEXT[] NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+
+  CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('next', 'current', 'retired')),
+    private_jwk TEXT NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    activated_at BIGINT,
+    retired_at BIGINT,
+    remove_after BIGINT
+  );
+
+  CREATE TABLE audit_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    type TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    user_id TEXT,
+    session_id TEXT,
+    ip TEXT,
+    user_agent TEXT,
+    detail TEXT
+  );
+  CREATE INDEX audit_events_user_at ON audit_events (user_id, at);
+  CREATE INDEX audit_events_at ON audit_events (at);
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ip TEXT,
+    user_agent TEXT,
+    scope TEXT NOT NULL,
+    client_id TEXT,
+    current_jti TEXT NOT NULL,
+    current_issued_at BIGINT NOT NULL,
+    current_expires_at BIGINT NOT NULL,
+    previous_jti TEXT,
+    rotated_at BIGINT,
+    revoked_at BIGINT,
+    revoked_reason TEXT,
+    purge_at BIGINT NOT NULL
+  );
+  CREATE INDEX sessions_user_id ON sessions (user_id);
+  CREATE INDEX sessions_purge_at ON sessions (purge_at);
+
+  CREATE TABLE session_denylist (
+    session_id TEXT PRIMARY KEY,
+    deny_until BIGINT NOT NULL
+  );
+  CREATE INDEX session_denylist_deny_until ON session_denylist (deny_until);
+
+  CREATE TABLE counters (
+    key TEXT PRIMARY KEY,
+    count BIGINT NOT NULL,
+    reset_at BIGINT NOT NULL
+  );
+  CREATE INDEX counters_reset_at ON counters (reset_at);
+  `,
+]
+
+/** The table of applied migrations. Prefixed: `schema_migrations` is what Rails and others use. */
+export const migrationsTable = 'baton_schema_migrations'
+
+// One lock for every Baton schema of a database ('bato' in ASCII): migrations are rare and short,
+// so instances of unrelated schemas waiting on each other for a moment costs nothing.
+const MIGRATION_LOCK = 0x6261746f
+// DDL on a large table may legitimately take a while; the store's short limit is for requests.
+const MIGRATION_STATEMENT_TIMEOUT = '30s'
+
+/**
+ * Brings `schema` up to date in one transaction under a transaction-scoped advisory lock, so
+ * instances starting together neither race on `CREATE` nor run a migration twice: the second
+ * waits, then finds the work done. Returns the resulting version.
+ *
+ * `schema` must already be validated; it is quoted here.
+ */
+export async function migrate(
+  client: ClientBase,
+  schema: string,
+  queryTimeoutMs: number,
+): Promise<number> {
+  const quoted = quoteIdentifier(schema)
+  const run = (text: string, values: unknown[] = []) => {
+    const timed: TimedQuery = { text, values, query_timeout: queryTimeoutMs }
+    return client.query(timed)
+  }
+  await run('BEGIN')
+  try {
+    await run(`SET LOCAL statement_timeout = '${MIGRATION_STATEMENT_TIMEOUT}'`)
+    await run('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+    // Looked up rather than CREATE ... IF NOT EXISTS, which checks the CREATE privilege before it
+    // checks existence: a role that may only use an up-to-date schema a DBA made still starts.
+    const schemaFound = await run('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+    if (schemaFound.rowCount === 0) await run(`CREATE SCHEMA ${quoted}`)
+    await run(`SET LOCAL search_path TO ${quoted}`)
+    const tableFound = await run('SELECT to_regclass($1) IS NOT NULL AS found', [
+      `${quoted}.${migrationsTable}`,
+    ])
+    if ((tableFound.rows[0] as { found: boolean } | undefined)?.found !== true) {
+      await run(`
+        CREATE TABLE ${migrationsTable} (
+          version INTEGER PRIMARY KEY,
+          applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+      `)
+    }
+    const applied = await run(`SELECT coalesce(max(version), 0) AS version FROM ${migrationsTable}`)
+    const version = Number((applied.rows[0] as { version: unknown } | undefined)?.version ?? 0)
+    if (version > migrations.length) {
+      throw new Error(
+        `schema version ${version} is newer than this build of Baton knows (${migrations.length}); upgrade Baton`,
+      )
+    }
+    for (const [index, sql] of migrations.entries()) {
+      if (index < version) continue
+      await run(sql)
+      await run(`INSERT INTO ${migrationsTable} (version) VALUES ($1)`, [index + 1])
+    }
+    await run('COMMIT')
+    return migrations.length
+  } catch (error) {
+    // A broken connection cannot roll back; the server aborts the transaction when it notices.
+    await run('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}
+
+/** pg honours a per-query `query_timeout` that its type definitions do not declare. */
+export interface TimedQuery {
+  text: string
+  values?: unknown[]
+  name?: string
+  query_timeout: number
+}
+
+/** A schema name we accept: what PostgreSQL takes unquoted, minus its reserved `pg_` prefix. */
+export function isValidSchemaName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name) && !/^pg_/i.test(name)
+}
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
