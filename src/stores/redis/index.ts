@@ -1,0 +1,2 @@
+export { openRedisSessionStore } from './redis-store.js'
+export type { RedisSessionStore, RedisSessionStoreOptions } from './redis-store.js'

@@ -1,0 +1,264 @@
+/**
+ * The Lua scripts behind the Redis session store: each primitive that reads before it writes is
+ * one script, so Redis runs it atomically.
+ *
+ * Keys (the prefix defaults to `baton:`; `{<userId>}` is a hash tag, so all of a user's keys live
+ * in one Redis Cluster slot and one script may touch them all):
+ *
+ *   <prefix>{<userId>}:session:<sessionId>  string: the record (record-codec.ts), until purgeAt
+ *   <prefix>{<userId>}:sessions             sorted set: session ids scored by purgeAt, until
+ *                                           its longest-lived member's purgeAt
+ *   <prefix>{<userId>}:denied:<sessionId>   string: denyUntil, until then
+ *   <prefix>counter:<key>                   hash r = resetAt, c = count, until resetAt
+ *
+ * Every time is the caller's clock (`now` in ARGV, epoch ms), never Redis's: the core may run on
+ * a clock of its own. Each TTL is therefore relative, "until - now", never an absolute PEXPIREAT.
+ * Numbers come in ARGV as decimal strings and record fields already encoded by record-codec.ts:
+ * a script only compares a few integers and splices fields, and never encodes one itself.
+ */
+import { createHash } from 'node:crypto'
+
+export interface LuaScript {
+  name: string
+  keyCount: number
+  lua: string
+  sha1: string
+}
+
+// Fields of a record, and how a script reads and writes them (record-codec.ts has the format).
+const prelude = `
+local FORMAT = '\\1'
+local CREATED_AT, LAST_USED_AT, EXPIRES_AT, PURGE_AT = 1, 2, 3, 4
+local ISSUED_AT, TOKEN_EXPIRES_AT, ROTATED_AT, REVOKED_AT = 5, 6, 7, 8
+local CURRENT_JTI, PREVIOUS_JTI, IP, USER_AGENT = 9, 10, 11, 12
+local SCOPE, CLIENT_ID, REVOKED_REASON = 13, 14, 15
+local FIELDS, INTEGER_FIELDS = 15, 8
+
+-- The varint at pos: its value and the position after it.
+local function varint(bytes, pos)
+  local value, scale = 0, 1
+  while true do
+    local byte = string.byte(bytes, pos)
+    if byte == nil then error('baton: truncated session record') end
+    value = value + (byte % 128) * scale
+    pos = pos + 1
+    if byte < 128 then return value, pos end
+    scale = scale * 128
+  end
+end
+
+-- The raw bytes of each field, and the value of each non-null integer field (expiresAt and
+-- purgeAt made absolute again): enough to test a record and splice new fields into it without
+-- decoding its strings.
+local function split(record)
+  if string.sub(record, 1, 1) ~= FORMAT then error('baton: unknown session record format') end
+  local fields, integers, pos = {}, {}, 2
+  for index = 1, FIELDS do
+    local head, after = varint(record, pos)
+    if index <= INTEGER_FIELDS then
+      if head > 0 then
+        -- zigzag + 1: 1, 2, 3, 4, … stand for 0, -1, 1, -2, …
+        local zigzag = head - 1
+        if zigzag % 2 == 0 then
+          integers[index] = zigzag / 2
+        else
+          integers[index] = -(zigzag + 1) / 2
+        end
+      end
+    elseif head > 0 then
+      after = after + math.floor((head - 1) / 4)
+    end
+    fields[index] = string.sub(record, pos, after - 1)
+    pos = after
+  end
+  integers[EXPIRES_AT] = integers[CREATED_AT] + integers[EXPIRES_AT]
+  integers[PURGE_AT] = integers[LAST_USED_AT] + integers[PURGE_AT]
+  return fields, integers
+end
+
+local function join(fields)
+  return FORMAT .. table.concat(fields)
+end
+
+-- Purged by now: gone for every primitive, whether or not Redis has expired the key yet.
+local function live(integers, now)
+  return integers[PURGE_AT] > now
+end
+
+-- Puts (or moves) a session in its user's index, forgets members purged by now, and keeps the
+-- index exactly as long as its longest-lived member.
+local function index_session(index, session_id, purge_at, now)
+  redis.call('ZADD', index, purge_at, session_id)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  local latest = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')[2]
+  if latest then redis.call('PEXPIRE', index, math.max(1, tonumber(latest) - now)) end
+end
+
+-- Deny-lists a session until deny_until, or longer if it already is.
+local function deny(key, deny_until, now)
+  local current = tonumber(redis.call('GET', key) or '')
+  local until_ms = tonumber(deny_until)
+  if until_ms <= now or (current and current >= until_ms) then return end
+  redis.call('SET', key, deny_until, 'PX', until_ms - now)
+end
+
+-- Live sessions of a user by their index, dropping members whose record is gone: calls
+-- visit(session_id, key, record, fields, integers) for each, in no particular order.
+local function each_session(index, user_keys, now, visit)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  for _, session_id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local key = user_keys .. 'session:' .. session_id
+    local record = redis.call('GET', key)
+    if record then
+      local fields, integers = split(record)
+      if live(integers, now) then visit(session_id, key, record, fields, integers) end
+    else
+      redis.call('ZREM', index, session_id)
+    end
+  end
+end
+`
+
+function script(name: string, keyCount: number, body: string): LuaScript {
+  const lua = `${prelude}\n${body.trim()}\n`
+  return { name, keyCount, lua, sha1: createHash('sha1').update(lua).digest('hex') }
+}
+
+/**
+ * KEYS: session, index. ARGV: record, now (its createdAt), purgeAt, sessionId.
+ * Returns 1, or 0 (changing nothing) when the session id exists.
+ */
+export const createSession = script(
+  'create',
+  2,
+  `
+local now, purge_at = tonumber(ARGV[2]), tonumber(ARGV[3])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', math.max(1, purge_at - now)) then
+  return 0
+end
+index_session(KEYS[2], ARGV[4], ARGV[3], now)
+return 1
+`,
+)
+
+/**
+ * KEYS: session, index. ARGV: now (rotatedAt), expected jti (encoded), sessionId, purgeAt, the
+ * eight fields of `encodeRotation`, then refuseAfter (wall-clock epoch ms). Returns the new
+ * record, or nil (changing nothing) when the session is missing, purged or revoked, or its
+ * current jti is not the expected one.
+ *
+ * refuseAfter: a rotation whose caller has given up (timed out, answered 503) may still reach
+ * Redis later, from a frozen connection's buffers or a Cluster node's offline queue. Run much
+ * later, it would retire the token the client still holds after the grace window has passed,
+ * and the client's retry would then look like reuse and revoke the session. So a late script
+ * fails instead, by Redis's clock: an error, never nil, which the core would read as a lost
+ * race.
+ */
+export const rotateSession = script(
+  'rotate',
+  2,
+  `
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[13]) then
+  return redis.error_reply('baton: rotation arrived after its caller gave up')
+end
+local now, purge_at = tonumber(ARGV[1]), tonumber(ARGV[4])
+local record = redis.call('GET', KEYS[1])
+if not record then return nil end
+local fields, integers = split(record)
+if not live(integers, now) or integers[REVOKED_AT] or fields[CURRENT_JTI] ~= ARGV[2] then
+  return nil
+end
+fields[LAST_USED_AT], fields[PURGE_AT] = ARGV[5], ARGV[6]
+fields[ISSUED_AT], fields[TOKEN_EXPIRES_AT], fields[ROTATED_AT] = ARGV[7], ARGV[8], ARGV[9]
+fields[PREVIOUS_JTI], fields[CURRENT_JTI] = fields[CURRENT_JTI], ARGV[10]
+fields[IP], fields[USER_AGENT] = ARGV[11], ARGV[12]
+local rotated = join(fields)
+redis.call('SET', KEYS[1], rotated, 'PX', math.max(1, purge_at - now))
+index_session(KEYS[2], ARGV[3], ARGV[4], now)
+return rotated
+`,
+)
+
+/**
+ * KEYS: session, denied. ARGV: now (revokedAt), denyUntil, then the two fields of
+ * `encodeRevocation`. Returns 1 when it revoked the session, 0 when the session was missing,
+ * purged or already revoked. Deny-lists every session it finds, the already revoked too: a later
+ * revocation may need a later denyUntil, and the later one is kept.
+ */
+export const revokeSession = script(
+  'revoke',
+  2,
+  `
+local now = tonumber(ARGV[1])
+local record = redis.call('GET', KEYS[1])
+if not record then return 0 end
+local fields, integers = split(record)
+if not live(integers, now) then return 0 end
+deny(KEYS[2], ARGV[2], now)
+if integers[REVOKED_AT] then return 0 end
+fields[REVOKED_AT], fields[REVOKED_REASON] = ARGV[3], ARGV[4]
+redis.call('SET', KEYS[1], join(fields), 'KEEPTTL')
+return 1
+`,
+)
+
+/**
+ * KEYS: index. ARGV: the user's key stem (<prefix>{<userId>}:), now (revokedAt), denyUntil, then
+ * the two fields of `encodeRevocation`. Revokes and deny-lists every live session not
+ * yet revoked nor past its expiresAt; returns their ids.
+ */
+export const revokeUserSessions = script(
+  'revokeAllForUser',
+  1,
+  `
+local user_keys, now = ARGV[1], tonumber(ARGV[2])
+local revoked = {}
+each_session(KEYS[1], user_keys, now, function(session_id, key, _, fields, integers)
+  if integers[REVOKED_AT] or integers[EXPIRES_AT] <= now then return end
+  fields[REVOKED_AT], fields[REVOKED_REASON] = ARGV[4], ARGV[5]
+  redis.call('SET', key, join(fields), 'KEEPTTL')
+  deny(user_keys .. 'denied:' .. session_id, ARGV[3], now)
+  revoked[#revoked + 1] = session_id
+end)
+return revoked
+`,
+)
+
+/**
+ * KEYS: index. ARGV: the user's key stem, now. Returns session id, record, session id, record, …
+ * of the sessions neither revoked nor past expiresAt, unordered.
+ */
+export const listUserSessions = script(
+  'listForUser',
+  1,
+  `
+local now = tonumber(ARGV[2])
+local listed = {}
+each_session(KEYS[1], ARGV[1], now, function(session_id, _, record, _, integers)
+  if integers[REVOKED_AT] or integers[EXPIRES_AT] <= now then return end
+  listed[#listed + 1] = session_id
+  listed[#listed + 1] = record
+end)
+return listed
+`,
+)
+
+/**
+ * KEYS: counter. ARGV: now, resetAt for a new window (now + windowMs), windowMs.
+ * Returns { count, resetAt }.
+ */
+export const hitCounter = script(
+  'hit',
+  1,
+  `
+local now = tonumber(ARGV[1])
+local reset_at = redis.call('HGET', KEYS[1], 'r')
+if reset_at and tonumber(reset_at) > now then
+  return { redis.call('HINCRBY', KEYS[1], 'c', 1), reset_at }
+end
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'c', 1)
+redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3])))
+return { 1, ARGV[2] }
+`,
+)
