@@ -42,6 +42,28 @@ describe('package surface', () => {
     expect(output.trim()).toBe('function function false')
   })
 
+  it('the SQLite default loads neither the PostgreSQL nor the Redis driver', () => {
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { openStores } = await import('./dist/stores/from-url.js');
+         const { mkdtempSync } = await import('node:fs');
+         const dir = mkdtempSync((await import('node:os')).tmpdir() + '/baton-exports-');
+         const url = 'sqlite:' + dir + '/baton.db';
+         const stores = await openStores({ databaseUrl: url, sessionStoreUrl: url });
+         await stores.sessions.ping();
+         await stores.close();
+         (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+         const loaded = Object.keys((await import('node:module')).createRequire(import.meta.url).cache);
+         console.log(['better-sqlite3', '/pg/', 'ioredis'].map((name) => loaded.some((p) => p.includes(name))).join(' '))`,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    )
+    expect(output.trim()).toBe('true false false')
+  })
+
   it('`bin.baton` points at the built CLI', () => {
     expect(manifest.bin.baton).toBe('./dist/cli/main.js')
     expect(

@@ -54,9 +54,12 @@ export const configVariables = {
   BATON_AUDIENCE: { default: 'baton', doc: '`aud` of access tokens (the APIs that accept them)' },
   BATON_DATABASE_URL: {
     default: 'sqlite:./data/baton.db',
-    doc: 'users, keys and audit events: `sqlite:<path>`, `memory:`',
+    doc: 'users, keys and audit events: `sqlite:<path>`, `postgres://user:pass@host:5432/db[?schema=name]`, `memory:`',
   },
-  BATON_SESSION_STORE_URL: { default: 'same as the database', doc: 'sessions and refresh tokens' },
+  BATON_SESSION_STORE_URL: {
+    default: 'same as the database',
+    doc: 'sessions, refresh tokens, deny-list, rate-limit counters: anything the database takes, or `redis://[user:pass@]host:6379[/db][?prefix=baton:]`, `rediss://…` (TLS), `redis-cluster://host:port,host:port`',
+  },
   BATON_ACCESS_TOKEN_TTL: { default: '15m', doc: 'access token lifetime' },
   BATON_REFRESH_TOKEN_TTL: {
     default: '14d',
