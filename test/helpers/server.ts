@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { LightMyRequestResponse } from 'fastify'
 import { loadConfig, type BatonConfig } from '../../src/core/config/config.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from '../../src/core/ports.js'
 import { buildServer, type BatonServer } from '../../src/server/app.js'
 import { openStores } from '../../src/stores/from-url.js'
 import { ManualClock } from './clock.js'
+import { createTestStorage, type StoreProfile, type TestStorage } from './storage.js'
 
 export interface TestServer extends BatonServer {
   config: BatonConfig
@@ -18,8 +16,13 @@ export interface TestServer extends BatonServer {
 
 export interface TestServerOptions {
   env?: Record<string, string>
-  /** Defaults to a fresh SQLite file, the shipped default store. */
-  store?: 'sqlite' | 'memory'
+  /**
+   * Fresh stores of this profile, dropped on close. Defaults to `BATON_TEST_STORES`, itself
+   * defaulting to a SQLite file, the shipped default.
+   */
+  store?: StoreProfile
+  /** Stores to use instead, left in place on close: e.g. to restart a server on the same data. */
+  storage?: TestStorage
   clock?: ManualClock
   hasher?: PasswordHasher
   wrapSessions?: (sessions: SessionStore) => SessionStore
@@ -29,17 +32,25 @@ export interface TestServerOptions {
 
 /** A real Baton server in-process (driven through `app.inject`), on a store of its own. */
 export async function createTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const directory = mkdtempSync(join(tmpdir(), 'baton-test-'))
-  const url = options.store === 'memory' ? 'memory:' : `sqlite:${join(directory, 'baton.db')}`
+  const ownStorage = options.storage === undefined ? createTestStorage(options.store) : undefined
+  const storage = options.storage ?? ownStorage
+  if (storage === undefined) throw new Error('unreachable: no storage')
   const config = loadConfig({
-    BATON_DATABASE_URL: url,
+    BATON_DATABASE_URL: storage.databaseUrl,
+    BATON_SESSION_STORE_URL: storage.sessionStoreUrl,
     BATON_LOG_LEVEL: 'silent',
     ...options.env,
   })
-  const stores = await openStores({
-    databaseUrl: config.databaseUrl,
-    sessionStoreUrl: config.sessionStoreUrl,
-  })
+  let stores: Awaited<ReturnType<typeof openStores>>
+  try {
+    stores = await openStores({
+      databaseUrl: config.databaseUrl,
+      sessionStoreUrl: config.sessionStoreUrl,
+    })
+  } catch (error) {
+    await ownStorage?.drop()
+    throw error
+  }
   const clock = options.clock ?? new ManualClock(Date.now())
   const database = options.wrapDatabase ? options.wrapDatabase(stores.database) : stores.database
   const sessions = options.wrapSessions ? options.wrapSessions(stores.sessions) : stores.sessions
@@ -60,7 +71,7 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
     async close() {
       await server.app.close()
       await stores.close()
-      rmSync(directory, { recursive: true, force: true })
+      await ownStorage?.drop()
     },
   }
 }

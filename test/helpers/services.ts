@@ -1,35 +1,12 @@
-import { execFileSync } from 'node:child_process'
-import { connect } from 'node:net'
 import { describe } from 'vitest'
+import { checkService, type Service } from './service-probes.js'
+
+export { checkService, postgresUrl, redisUrl, type Service } from './service-probes.js'
 
 /**
  * The real servers some suites need. Where one is missing the suite skips with one line saying
  * what is missing; with CI=true it fails instead, so CI can never go green by skipping.
  */
-export const postgresUrl =
-  process.env['BATON_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const redisUrl = process.env['BATON_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
-
-export type Service = 'postgres' | 'redis' | 'redis-binaries'
-
-export interface ServiceCheck {
-  service: Service
-  /** Why it cannot be used, or null when it can. */
-  missing: string | null
-}
-
-const checks = new Map<Service, Promise<ServiceCheck>>()
-
-/** Whether a service answers. Checked once per test file. */
-export function checkService(service: Service): Promise<ServiceCheck> {
-  let check = checks.get(service)
-  if (check === undefined) {
-    check = probe(service).then((missing) => ({ service, missing }))
-    checks.set(service, check)
-  }
-  return check
-}
-
 /**
  * `describe`, or a skip with one clear line when a service is missing. Under CI=true a missing
  * service throws, failing the file.
@@ -51,76 +28,4 @@ export async function describeWith(
   }
   console.warn(`skipping "${name}": ${reasons}`)
   describe.skip(name, body)
-}
-
-async function probe(service: Service): Promise<string | null> {
-  switch (service) {
-    case 'postgres':
-      return probePostgres()
-    case 'redis':
-      return probeRedis()
-    case 'redis-binaries':
-      return probeRedisBinaries()
-  }
-}
-
-async function probePostgres(): Promise<string | null> {
-  const { default: pg } = await import('pg')
-  const client = new pg.Client({
-    connectionString: postgresUrl,
-    connectionTimeoutMillis: 2000,
-  })
-  try {
-    await client.connect()
-    await client.query('SELECT 1')
-    return null
-  } catch (error) {
-    return `PostgreSQL not reachable at ${redactUrl(postgresUrl)} (${messageOf(error)}; set BATON_TEST_POSTGRES_URL)`
-  } finally {
-    await client.end().catch(() => undefined)
-  }
-}
-
-function probeRedis(): Promise<string | null> {
-  const url = new URL(redisUrl)
-  const port = Number(url.port || 6379)
-  const host = url.hostname || '127.0.0.1'
-  const failure = (reason: string): string =>
-    `Redis not reachable at ${host}:${port} (${reason}; set BATON_TEST_REDIS_URL)`
-  return new Promise((resolve) => {
-    const socket = connect({ host, port })
-    let answer = ''
-    const done = (result: string | null): void => {
-      socket.destroy()
-      resolve(result)
-    }
-    socket.setTimeout(2000, () => done(failure('timed out')))
-    socket.on('error', (error) => done(failure(error.message)))
-    socket.on('connect', () => socket.write('PING\r\n'))
-    socket.on('data', (data) => {
-      answer += data.toString('latin1')
-      if (answer.includes('\r\n')) {
-        done(answer.startsWith('+PONG') ? null : failure(`answered ${answer.trim()}`))
-      }
-    })
-  })
-}
-
-function probeRedisBinaries(): Promise<string | null> {
-  for (const binary of ['redis-server', 'redis-cli']) {
-    try {
-      execFileSync(binary, ['--version'], { stdio: 'ignore' })
-    } catch {
-      return Promise.resolve(`${binary} is not installed (Debian package redis-server)`)
-    }
-  }
-  return Promise.resolve(null)
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

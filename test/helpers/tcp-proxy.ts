@@ -8,7 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 export class TcpProxy {
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
-  #up = true
+  #state: 'up' | 'cut' | 'frozen' = 'up'
 
   private constructor(
     server: Server,
@@ -17,7 +17,7 @@ export class TcpProxy {
   ) {
     this.#server = server
     server.on('connection', (client) => {
-      if (!this.#up) {
+      if (this.#state === 'cut') {
         client.destroy()
         return
       }
@@ -31,6 +31,10 @@ export class TcpProxy {
         })
       }
       client.pipe(upstream).pipe(client)
+      if (this.#state === 'frozen') {
+        client.pause()
+        upstream.pause()
+      }
     })
   }
 
@@ -48,21 +52,22 @@ export class TcpProxy {
 
   /** Drops every open connection and refuses new ones until `restore()`. */
   cut(): void {
-    this.#up = false
+    this.#state = 'cut'
     for (const socket of this.#sockets) socket.destroy()
     this.#sockets.clear()
   }
 
   /**
-   * Keeps connections open but stops relaying in both directions: requests hang, as with a
-   * server that stopped answering or a network that drops packets silently.
+   * Keeps connections open, and accepts new ones, but stops relaying in both directions: requests
+   * hang, as with a server that stopped answering or a network that drops packets silently.
    */
   freeze(): void {
+    this.#state = 'frozen'
     for (const socket of this.#sockets) socket.pause()
   }
 
   restore(): void {
-    this.#up = true
+    this.#state = 'up'
     for (const socket of this.#sockets) socket.resume()
   }
 

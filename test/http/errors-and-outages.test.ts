@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FaultSwitch } from '../helpers/faulty-store.js'
 import { captureLogs } from '../helpers/logs.js'
@@ -13,6 +10,7 @@ import {
   type TestServer,
   type TokenBody,
 } from '../helpers/server.js'
+import { createTestStorage } from '../helpers/storage.js'
 
 let server: TestServer
 afterEach(async () => server?.close())
@@ -246,15 +244,19 @@ describe('operations endpoints', () => {
   })
 
   it('keeps the key ring across restarts so tokens stay valid', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'baton-restart-'))
-    const env = { BATON_DATABASE_URL: `sqlite:${join(directory, 'baton.db')}` }
-    const first = await createTestServer({ env })
-    const tokens = await signup(first)
-    await first.close()
-    server = await createTestServer({ env })
-    expect((await me(server, tokens.accessToken)).statusCode).toBe(200)
-    expect((await refresh(server, tokens.refreshToken)).statusCode).toBe(200)
-    rmSync(directory, { recursive: true, force: true })
+    const storage = createTestStorage()
+    try {
+      const first = await createTestServer({ storage })
+      const tokens = await signup(first)
+      await first.close()
+      server = await createTestServer({ storage })
+      expect((await me(server, tokens.accessToken)).statusCode).toBe(200)
+      expect((await refresh(server, tokens.refreshToken)).statusCode).toBe(200)
+      // Closed before its data goes; closing again after the test does nothing.
+      await server.close()
+    } finally {
+      await storage.drop()
+    }
   })
 
   it('exposes Prometheus metrics for logins, refreshes by outcome, revocations and latency', async () => {
