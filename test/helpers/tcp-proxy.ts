@@ -66,6 +66,14 @@ export class TcpProxy {
     for (const socket of this.#sockets) socket.pause()
   }
 
+  /**
+   * Hangs the connections open now but relays new ones: a client must give up on the stuck
+   * connections and open fresh ones, not wait on them forever.
+   */
+  freezeExisting(): void {
+    for (const socket of this.#sockets) socket.pause()
+  }
+
   restore(): void {
     this.#state = 'up'
     for (const socket of this.#sockets) socket.resume()

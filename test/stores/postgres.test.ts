@@ -590,10 +590,10 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
       // As many idle connections as there will be calls, so that every call gets one that hangs.
       await Promise.all(everyCall(store, kept).map(() => store.ping()))
 
-      proxy.freeze()
+      proxy.freezeExisting()
       await expectEveryCallUnavailable(everyCall(store, kept))
-      // The hung connections were discarded: fresh ones (the proxy relays new connections even
-      // while the old ones stay frozen) serve before anything is restored.
+      // The hung connections were discarded: fresh ones (the proxy relays new connections while
+      // the old ones stay frozen) serve before anything is restored.
       await expectServesAgain(store, kept)
     })
 

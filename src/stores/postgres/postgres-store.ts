@@ -15,6 +15,7 @@ import type {
 import { migrate, quoteIdentifier } from './schema.js'
 import type { TimedQuery } from './schema.js'
 import { parsePostgresUrl, redactUrlSecrets } from './url.js'
+import { UserCache } from './user-cache.js'
 
 export interface PostgresStoreOptions {
   /**
@@ -55,6 +56,8 @@ const IDLE_TIMEOUT_MS = 30_000
 // Without keepalive an idle connection to a vanished host looks healthy until it is used.
 const KEEPALIVE_INITIAL_DELAY_MS = 10_000
 const SWEEP_INTERVAL_MS = 60_000
+// Users read on every refresh and /auth/me; each entry is a few hundred bytes.
+const USER_CACHE_ENTRIES = 10_000
 const SWEEP_BATCH = 5000
 const SWEEP_MAX_BATCHES = 20
 
@@ -190,10 +193,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     const reason = redactUrlSecrets(messageOf(error), options.url)
     throw new ConfigError(variable, `cannot open PostgreSQL database: ${reason}`)
   }
-  return createPostgresStore(pool, schema)
+  const userCache = new UserCache({ connectionString, schema, maxEntries: USER_CACHE_ENTRIES })
+  userCache.start()
+  return createPostgresStore(pool, schema, userCache)
 }
 
-function createPostgresStore(pool: pg.Pool, schema: string): PostgresStore {
+function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache): PostgresStore {
   const qualified = (table: string): string => `${quoteIdentifier(schema)}.${table}`
   const sessions = qualified('sessions')
   const denylist = qualified('session_denylist')
@@ -565,8 +570,15 @@ function createPostgresStore(pool: pg.Pool, schema: string): PostgresStore {
     },
 
     async findUserById(id) {
+      if (closed) throw new StoreUnavailableError('postgres: findUserById: the store is closed')
+      const cached = userCache.get(id)
+      if (cached !== undefined) return cached
+      const generation = userCache.generation
       const [row] = await query<UserRow>('findUserById', selectUserById, [id])
-      return row === undefined ? null : fromUserRow(row)
+      if (row === undefined) return null
+      const user = fromUserRow(row)
+      userCache.remember(user, generation)
+      return user
     },
 
     async listKeys() {
@@ -631,9 +643,11 @@ function createPostgresStore(pool: pg.Pool, schema: string): PostgresStore {
       closed = true
       clearInterval(sweepTimer)
       // pool.end() waits for checked-out connections, which the call budget bounds.
-      closing ??= pool.end().catch((error: unknown) => {
-        throw new StoreUnavailableError(`postgres: close: ${describeFailure(error)}`, error)
-      })
+      closing ??= Promise.all([userCache.close(), pool.end()])
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          throw new StoreUnavailableError(`postgres: close: ${describeFailure(error)}`, error)
+        })
       return closing
     },
   }

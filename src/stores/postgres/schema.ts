@@ -8,6 +8,9 @@ import type { ClientBase } from 'pg'
  * Times are BIGINT epoch milliseconds, except `current_issued_at` and `current_expires_at`, which
  * are the refresh token's `iat` and `exp` in epoch seconds. Column names follow the SQLite store.
  */
+/** The NOTIFY channel of user changes; payloads are `<schema>/<user id>`, or `<schema>/*`. */
+export const userChangesChannel = 'baton_user_changed'
+
 export const migrations: readonly string[] = [
   `
   CREATE TABLE users (
@@ -77,6 +80,24 @@ export const migrations: readonly string[] = [
     reset_at BIGINT NOT NULL
   );
   CREATE INDEX counters_reset_at ON counters (reset_at);
+  `,
+  // Every instance caches users (user-cache.ts) and must hear of any change to one, whoever makes
+  // it: Baton, an operator's SQL, another tool. A trigger catches them all.
+  `
+  CREATE FUNCTION baton_notify_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+      PERFORM pg_notify('${userChangesChannel}', TG_TABLE_SCHEMA || '/*');
+    ELSE
+      PERFORM pg_notify('${userChangesChannel}', TG_TABLE_SCHEMA || '/' || OLD.id);
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER users_changed AFTER UPDATE OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION baton_notify_user_changed();
+  CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION baton_notify_user_changed();
   `,
 ]
 
