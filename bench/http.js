@@ -68,7 +68,7 @@ function meOptions(accessTokens) {
  * autocannon's `context`: with a one-request `requests` array autocannon resets `context` to
  * `initialContext` before every request, so a token kept there would be lost.
  */
-function refreshOptions(slots, stats) {
+export function refreshOptions(slots, stats) {
   let next = 0
   return {
     setupClient(client) {
@@ -107,7 +107,7 @@ function refreshOptions(slots, stats) {
   }
 }
 
-const newRotationStats = () => ({ rotated: 0, failed: 0, statuses: {}, sample: undefined })
+export const newRotationStats = () => ({ rotated: 0, failed: 0, statuses: {}, sample: undefined })
 
 /**
  * Returns { connections, setupSeconds, bareGet, me, barePost, refresh, profiles }: each HTTP entry is the summary of

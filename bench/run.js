@@ -8,10 +8,20 @@ import { runCryptoBench } from './crypto.js'
 import { runHttpBench } from './http.js'
 import { parseArgs } from './lib/args.js'
 import { killAllChildren } from './lib/children.js'
-import { buildRows, commandLine, machineInfo, toConsoleTable, toMarkdown } from './lib/report.js'
+import {
+  buildRows,
+  buildStoreRows,
+  commandLine,
+  machineInfo,
+  toConsoleTable,
+  toMarkdown,
+} from './lib/report.js'
 import { removeAllTempDirs } from './lib/temp.js'
 import { runInProcessMeBench } from './me-inprocess.js'
 import { runInProcessRefreshBench } from './refresh-inprocess.js'
+import { measurePgDrivers } from './pg-drivers.js'
+import { LONG_USER_AGENT, measureRedisMemory } from './redis-memory.js'
+import { availableServices, postgresUrl, redisUrl, runStoreBench } from './stores.js'
 
 // Whatever happens (error, Ctrl-C), the server children die and the temp databases go.
 process.on('exit', () => {
@@ -31,34 +41,61 @@ log(
 )
 
 log(
-  `\n[1/4] token crypto (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
+  `\n[1/7] token crypto (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
 )
 const crypto = await runCryptoBench({ ...options, log })
 
 log(
-  `\n[2/4] in-process refresh (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s)\n`,
+  `\n[2/7] in-process refresh (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s)\n`,
 )
 const inProcess = await runInProcessRefreshBench({ ...options, log })
 if (inProcess.firstError)
   log(`  first failure: ${inProcess.firstError?.stack ?? inProcess.firstError}\n`)
 
 log(
-  `\n[3/4] in-process /auth/me work (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
+  `\n[3/7] in-process /auth/me work (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
 )
 const meInProcess = await runInProcessMeBench({ ...options, log })
 
 log(
-  `\n[4/4] HTTP (autocannon, ${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each)\n`,
+  `\n[4/7] HTTP (autocannon, ${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each)\n`,
 )
 const http = await runHttpBench({ ...options, log })
 
-const rows = buildRows({ alg: options.alg, crypto, inProcess, meInProcess, http })
+log(
+  `\n[5/7] HTTP refresh per session store (${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each, 2 rounds)\n`,
+)
+const stores = await runStoreBench({ ...options, log })
+
+const services = await availableServices()
+log('\n[6/7] Redis memory per session (MEMORY USAGE over 10,000 sessions)\n')
+const memory = services.redis ? { skipped: services.redis } : { results: [] }
+for (const sessionsPerUser of memory.skipped ? [] : [1, 2]) {
+  const result = await measureRedisMemory({ url: redisUrl, sessionsPerUser, rotated: true })
+  memory.results.push({ ...result, sessionsPerUser, userAgentLength: LONG_USER_AGENT.length })
+  log(`  ${sessionsPerUser} per user: ${Math.round(result.bytesPerSession)} bytes\n`)
+}
+
+log('\n[7/7] PostgreSQL rotation statement, pg vs postgres.js\n')
+const drivers = services.postgres
+  ? { skipped: services.postgres }
+  : await measurePgDrivers({
+      url: postgresUrl,
+      seconds: options.quick ? 1 : 3,
+      rounds: options.quick ? 1 : 3,
+      log,
+    })
+
+const rows = [
+  ...buildRows({ alg: options.alg, crypto, inProcess, meInProcess, http }),
+  ...buildStoreRows({ stores, memory, drivers }),
+]
 const settings = [
   `alg ${options.alg}`,
   `micro-benchmarks ${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s`,
   `HTTP ${http.connections} connections, pipelining 1, ${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s`,
   'servers in child processes on 127.0.0.1, load generator in the bench process',
-  'SQLite store in a temp dir',
+  'SQLite store in a temp dir unless a row names another; PostgreSQL and Redis are the local servers (fresh schema and key prefix per run)',
 ].join('; ')
 const markdown = toMarkdown({
   rows,

@@ -10,6 +10,9 @@ export const targets = {
   verifyRatio: 0.85,
   meVsBare: 0.6,
   refreshRps: 1500,
+  redisVsSqlite: 0.85,
+  postgresVsSqlite: 0.6,
+  redisBytesPerSession: 300,
 }
 
 const int = (n) =>
@@ -148,6 +151,89 @@ export function buildRows({ alg, crypto, inProcess, meInProcess, http }) {
       ? `statuses ${JSON.stringify(rot.statuses)}; first: ${rot.sample ?? rot.warmupSample}`
       : '',
   })
+  return rows
+}
+
+/**
+ * Rows for the session stores: HTTP refresh on each (ratio to SQLite in the same run), Redis
+ * memory per session, and the PostgreSQL driver comparison behind the store's choice of `pg`.
+ */
+export function buildStoreRows({ stores, memory, drivers }) {
+  const rows = []
+  const sqlite = stores.results.find((result) => result.label === 'SQLite')
+  const storeTargets = { Redis: targets.redisVsSqlite, PostgreSQL: targets.postgresVsSqlite }
+  for (const result of stores.results) {
+    const name = `HTTP POST /auth/refresh, sessions on ${result.label} (${stores.connections} conns)`
+    if (result.skipped) {
+      rows.push({ name, unit: 'req/s', note: `skipped: ${result.skipped}` })
+      continue
+    }
+    const target = storeTargets[result.label]
+    const ratio = result === sqlite || !sqlite?.rps ? null : result.rps / sqlite.rps
+    rows.push({
+      name,
+      value: result.rps,
+      unit: 'req/s',
+      p50: result.p50,
+      p99: result.p99,
+      ratio,
+      vs: ratio === null ? '' : 'SQLite',
+      target: target ? `≥ ${pct(target)} of SQLite` : '',
+      result:
+        target && ratio !== null ? verdict(ratio >= target && result.failedRotations === 0) : '',
+      otherLoad: Math.max(...result.rounds.map((round) => round.otherLoad ?? 0)),
+      note: [
+        `mean of ${result.rounds.length} rounds: ${result.rounds.map((round) => int(round.rps)).join(' / ')} req/s; p50/p99 the worst round's`,
+        `${result.failedRotations} failed rotations`,
+        result.label === 'Redis' ? 'database on PostgreSQL' : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+    })
+  }
+  if (memory.skipped) {
+    rows.push({
+      name: 'Redis memory per session',
+      unit: 'bytes',
+      note: `skipped: ${memory.skipped}`,
+    })
+  } else {
+    for (const entry of memory.results) {
+      rows.push({
+        name: `Redis memory per session: ${entry.sessionsPerUser} session${entry.sessionsPerUser > 1 ? 's' : ''} per user, rotated once`,
+        value: entry.bytesPerSession,
+        unit: 'bytes',
+        target: `≤ ${targets.redisBytesPerSession}`,
+        result: verdict(entry.bytesPerSession <= targets.redisBytesPerSession),
+        note: `MEMORY USAGE over ${int(entry.sessions)} sessions: record ${int(entry.recordBytesPerSession)} + user index ${int(entry.indexBytesPerSession)}; ${entry.userAgentLength}-char user agent`,
+      })
+    }
+  }
+  if (drivers.skipped) {
+    rows.push({
+      name: 'PostgreSQL rotation statement',
+      unit: 'ops/s',
+      note: `skipped: ${drivers.skipped}`,
+    })
+  } else {
+    for (const concurrency of new Set(drivers.rows.map((row) => row.concurrency))) {
+      const pg = drivers.rows.find((row) => row.concurrency === concurrency && row.driver === 'pg')
+      for (const row of drivers.rows.filter((entry) => entry.concurrency === concurrency)) {
+        const ratio = row === pg || !pg ? null : row.opsPerSec / pg.opsPerSec
+        rows.push({
+          name: `PostgreSQL rotation statement, ${row.driver}, ${concurrency} in flight`,
+          value: row.opsPerSec,
+          unit: 'ops/s',
+          p50: row.p50Ms?.toFixed(2),
+          p99: row.p99Ms?.toFixed(2),
+          ratio,
+          vs: ratio === null ? '' : 'pg',
+          otherLoad: row.otherLoad,
+          note: `${drivers.rounds} rounds × ${drivers.seconds} s: ${row.perRound.map(int).join(' / ')}`,
+        })
+      }
+    }
+  }
   return rows
 }
 
