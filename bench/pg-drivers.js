@@ -56,6 +56,7 @@ const rotateSql = `
     user_agent = $9,
     purge_at = $10
   WHERE id = $1 AND user_id = $2 AND current_jti = $4 AND revoked_at IS NULL AND purge_at > $5
+    AND $7::bigint * 1000 <= expires_at AND $10::bigint <= expires_at
   RETURNING *
 `
 

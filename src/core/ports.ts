@@ -66,6 +66,10 @@ export interface SessionStore {
    * `expectedJti`, make `next` current and `expectedJti` previous, atomically, and return the
    * new record. Otherwise change nothing and return null. Of any number of concurrent calls
    * with the same `expectedJti`, exactly one succeeds.
+   *
+   * Also null, changing nothing, when `next` would outlive the session: its token's `expiresAt`
+   * (seconds) or its `purgeAt` past the session's absolute `expiresAt`. The core may then try
+   * first without reading the session, and read it only when that fails.
    */
   rotate(ref: SessionRef, expectedJti: string, next: SessionRotation): Promise<SessionRecord | null>
   /** Revoke one session and deny-list it. Returns false when it was missing or already revoked. */

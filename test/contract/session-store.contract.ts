@@ -197,6 +197,24 @@ export function describeSessionStoreContract(
         expect(await store().get(refOf(record), next.rotatedAt)).toEqual(expected)
       })
 
+      it('refuses, changing nothing, a successor that would outlive the session', async () => {
+        const now = Date.now()
+        const record = session(now, { expiresAt: now + 7 * DAY })
+        await store().create(record)
+        const seconds = Math.floor(now / SECOND)
+        const tokenTooLong = rotation(now, { expiresAt: seconds + 8 * 86_400 })
+        expect(await store().rotate(refOf(record), record.currentJti, tokenTooLong)).toBeNull()
+        const kept = rotation(now, { expiresAt: seconds + 86_400, purgeAt: now + 8 * DAY })
+        expect(await store().rotate(refOf(record), record.currentJti, kept)).toBeNull()
+        expect(await store().get(refOf(record), now)).toEqual(record)
+        // Exactly up to the session's end is allowed.
+        const clamped = rotation(now, {
+          expiresAt: Math.floor(record.expiresAt / SECOND),
+          purgeAt: record.expiresAt,
+        })
+        expect(await store().rotate(refOf(record), record.currentJti, clamped)).not.toBeNull()
+      })
+
       it('stores a null ip and user agent from the rotation', async () => {
         const now = Date.now()
         const record = session(now)

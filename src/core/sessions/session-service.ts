@@ -135,6 +135,11 @@ export class SessionService {
     }
 
     let now = this.#o.clock.now()
+    // The common case, the current token of a live session, in one store call: the swap itself
+    // checks that the token is current and the session live. Anything else (a replay, a race, a
+    // revoked or ending session) is decided below from the record.
+    const swapped = await this.#rotateUnread(claims, input.context, now)
+    if (swapped) return { tokens: await this.#issueFor(swapped, now), how: 'rotated' }
     let session = await this.#liveSession(claims, now)
     if (claims.jti === session.currentJti) {
       const rotated = await this.#rotate(session, claims.jti, input.context, now)
@@ -211,6 +216,28 @@ export class SessionService {
       ip: context.ip,
       userAgent: context.userAgent,
       purgeAt: this.#purgeAt(next.exp, session.expiresAt),
+    })
+  }
+
+  /**
+   * Rotation without reading the session first. The successor's lifetime is not clamped to the
+   * session's absolute expiry, which only the record knows, so near the session's end the store
+   * refuses it (SessionStore.rotate) and the caller reads the record and rotates as usual.
+   */
+  async #rotateUnread(
+    claims: RefreshTokenClaims,
+    context: ClientContext,
+    now: number,
+  ): Promise<SessionRecord | null> {
+    const next = this.#nextRefreshToken(now, Number.POSITIVE_INFINITY)
+    return this.#o.store.rotate(refOfClaims(claims), claims.jti, {
+      jti: next.jti,
+      issuedAt: next.iat,
+      expiresAt: next.exp,
+      rotatedAt: now,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      purgeAt: this.#purgeAt(next.exp, Number.POSITIVE_INFINITY),
     })
   }
 

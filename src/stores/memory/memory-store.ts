@@ -138,6 +138,9 @@ export function createMemoryStore(): MemoryStore {
         const session = liveSession(ref, next.rotatedAt)
         if (session === undefined || session.revokedAt !== null) return null
         if (session.currentJti !== expectedJti) return null
+        if (next.expiresAt * 1000 > session.expiresAt || next.purgeAt > session.expiresAt) {
+          return null
+        }
         const rotated: SessionRecord = {
           ...session,
           lastUsedAt: next.rotatedAt,

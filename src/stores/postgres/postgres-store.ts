@@ -235,6 +235,7 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
        user_agent = $9,
        purge_at = $10
      WHERE id = $1 AND user_id = $2 AND current_jti = $3 AND revoked_at IS NULL AND purge_at > $7
+       AND $6::bigint * 1000 <= expires_at AND $10::bigint <= expires_at
      RETURNING ${sessionColumns}`,
   )
   // Deny-lists the session even when it was already revoked (a later revocation may need a later

@@ -275,6 +275,7 @@ function createRedisSessionStore(
             String(next.purgeAt),
             ...encodeRotation(next),
             String(Date.now() + deadline + LATE_ROTATION_CLOCK_SKEW_MS),
+            String(next.expiresAt),
           ],
         )
         return rotated === null ? null : decodeSessionRecord(ref, asBuffer(rotated))

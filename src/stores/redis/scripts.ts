@@ -143,9 +143,10 @@ return 1
 
 /**
  * KEYS: session, index. ARGV: now (rotatedAt), expected jti (encoded), sessionId, purgeAt, the
- * eight fields of `encodeRotation`, then refuseAfter (wall-clock epoch ms). Returns the new
- * record, or nil (changing nothing) when the session is missing, purged or revoked, or its
- * current jti is not the expected one.
+ * eight fields of `encodeRotation`, refuseAfter (wall-clock epoch ms), then the new token's
+ * expiresAt (epoch seconds). Returns the new record, or nil (changing nothing) when the session
+ * is missing, purged or revoked, its current jti is not the expected one, or the new token or
+ * purge time would outlive the session's absolute expiry.
  *
  * refuseAfter: a rotation whose caller has given up (timed out, answered 503) may still reach
  * Redis later, from a frozen connection's buffers or a Cluster node's offline queue. Run much
@@ -167,6 +168,9 @@ local record = redis.call('GET', KEYS[1])
 if not record then return nil end
 local fields, integers = split(record)
 if not live(integers, now) or integers[REVOKED_AT] or fields[CURRENT_JTI] ~= ARGV[2] then
+  return nil
+end
+if tonumber(ARGV[14]) * 1000 > integers[EXPIRES_AT] or purge_at > integers[EXPIRES_AT] then
   return nil
 end
 fields[LAST_USED_AT], fields[PURGE_AT] = ARGV[5], ARGV[6]

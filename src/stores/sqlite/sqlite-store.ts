@@ -166,7 +166,7 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
       user_agent = @userAgent,
       purge_at = @purgeAt
     WHERE id = @id AND user_id = @userId AND current_jti = @expectedJti AND revoked_at IS NULL
-      AND purge_at > @rotatedAt
+      AND purge_at > @rotatedAt AND @expiresAt * 1000 <= expires_at AND @purgeAt <= expires_at
     RETURNING *
   `)
   const markRevoked = db.prepare<{ id: string; revokedAt: number; reason: string }>(
