@@ -86,6 +86,22 @@ describe('KeyRing', () => {
     expect(keyring.verifier(next.kid)).toBeDefined()
   })
 
+  it('leaves exactly one current key when instances start together on an empty store', async () => {
+    const { store, clock } = ring()
+    const rings = Array.from(
+      { length: 4 },
+      () => new KeyRing({ store, clock, alg: 'ES256', retiredKeyLifetime: 3600 }),
+    )
+    await Promise.all(rings.map((keyring) => keyring.init()))
+    for (const keyring of rings) await keyring.reload()
+    const keys = await store.listKeys()
+    const current = keys.filter((key) => key.state === 'current')
+    expect(current).toHaveLength(1)
+    for (const keyring of rings) expect(keyring.signer().kid).toBe(current[0]?.kid)
+    // The keys that lost still verify what their instance signed before it learnt.
+    for (const key of keys) expect(rings[0]?.verifier(key.kid)).toBeDefined()
+  })
+
   it('learns a key another instance added when it meets its kid, at most once per interval', async () => {
     const { store, clock, keyring } = ring()
     await keyring.init()
