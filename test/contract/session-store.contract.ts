@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { StoreUnavailableError } from '../../src/core/errors.js'
 import { randomId } from '../../src/core/ids.js'
 import type {
   SessionRecord,
@@ -125,7 +126,7 @@ export function describeSessionStoreContract(
         const revoked = await store().get(refOf(record), now)
         await expect(
           store().create({ ...record, currentJti: randomId(), revokedAt: null }),
-        ).rejects.toThrow()
+        ).rejects.toBeInstanceOf(StoreUnavailableError)
         expect(await store().get(refOf(record), now)).toEqual(revoked)
       })
 
