@@ -9,7 +9,7 @@ export const postgresUrl =
   process.env['BATON_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const redisUrl = process.env['BATON_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
-export type Service = 'postgres' | 'redis' | 'redis-binaries'
+export type Service = 'postgres' | 'redis' | 'redis-binaries' | 'openssl'
 
 export interface ServiceCheck {
   service: Service
@@ -37,6 +37,8 @@ async function probe(service: Service): Promise<string | null> {
       return probeRedis()
     case 'redis-binaries':
       return probeRedisBinaries()
+    case 'openssl':
+      return probeBinary('openssl', ['version'], 'Debian package openssl')
   }
 }
 
@@ -91,6 +93,15 @@ function probeRedisBinaries(): Promise<string | null> {
     }
   }
   return Promise.resolve(null)
+}
+
+function probeBinary(binary: string, args: string[], from: string): Promise<string | null> {
+  try {
+    execFileSync(binary, args, { stdio: 'ignore' })
+    return Promise.resolve(null)
+  } catch {
+    return Promise.resolve(`${binary} is not installed (${from})`)
+  }
 }
 
 function redactUrl(url: string): string {
