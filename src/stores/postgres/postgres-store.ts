@@ -2,16 +2,16 @@ import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import type { CustomTypesConfig, PoolClient, QueryResultRow } from 'pg'
 import { ConfigError, StoreUnavailableError } from '../../core/errors.js'
-import type {
-  CounterState,
-  DatabaseStore,
-  KeyState,
-  SecurityEvent,
-  SessionRecord,
-  SessionStore,
-  StoredKey,
-  UserRecord,
-} from '../../core/ports.js'
+import type { CounterState, DatabaseStore, SessionStore, UserRecord } from '../../core/ports.js'
+import {
+  type CounterRow,
+  type EventRow,
+  type KeyRow,
+  type SessionRow,
+  fromEventRow,
+  fromKeyRow,
+  fromSessionRow,
+} from '../sql-rows.js'
 import { migrate, quoteIdentifier } from './schema.js'
 import type { TimedQuery } from './schema.js'
 import { parsePostgresUrl, redactUrlSecrets } from './url.js'
@@ -71,59 +71,12 @@ interface Statement {
   text: string
 }
 
-interface SessionRow {
-  id: string
-  user_id: string
-  created_at: number
-  last_used_at: number
-  expires_at: number
-  ip: string | null
-  user_agent: string | null
-  scope: string
-  client_id: string | null
-  current_jti: string
-  current_issued_at: number
-  current_expires_at: number
-  previous_jti: string | null
-  rotated_at: number | null
-  revoked_at: number | null
-  revoked_reason: string | null
-  purge_at: number
-}
-
 interface UserRow {
   id: string
   email: string
   password_hash: string
   roles: string[]
   created_at: number
-}
-
-interface KeyRow {
-  kid: string
-  alg: string
-  state: KeyState
-  private_jwk: string
-  public_jwk: string
-  created_at: number
-  activated_at: number | null
-  retired_at: number | null
-  remove_after: number | null
-}
-
-interface EventRow {
-  type: string
-  at: number
-  user_id: string | null
-  session_id: string | null
-  ip: string | null
-  user_agent: string | null
-  detail: string | null
-}
-
-interface CounterRow {
-  count: number
-  reset_at: number
 }
 
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope,
@@ -670,28 +623,6 @@ function describeFailure(error: unknown): string {
   return messageOf(error)
 }
 
-function fromSessionRow(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    expiresAt: row.expires_at,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    scope: row.scope,
-    clientId: row.client_id,
-    currentJti: row.current_jti,
-    currentIssuedAt: row.current_issued_at,
-    currentExpiresAt: row.current_expires_at,
-    previousJti: row.previous_jti,
-    rotatedAt: row.rotated_at,
-    revokedAt: row.revoked_at,
-    revokedReason: row.revoked_reason,
-    purgeAt: row.purge_at,
-  }
-}
-
 function fromUserRow(row: UserRow): UserRecord {
   return {
     id: row.id,
@@ -699,31 +630,5 @@ function fromUserRow(row: UserRow): UserRecord {
     passwordHash: row.password_hash,
     roles: row.roles,
     createdAt: row.created_at,
-  }
-}
-
-function fromKeyRow(row: KeyRow): StoredKey {
-  return {
-    kid: row.kid,
-    alg: row.alg,
-    state: row.state,
-    privateJwk: row.private_jwk,
-    publicJwk: row.public_jwk,
-    createdAt: row.created_at,
-    activatedAt: row.activated_at,
-    retiredAt: row.retired_at,
-    removeAfter: row.remove_after,
-  }
-}
-
-function fromEventRow(row: EventRow): SecurityEvent {
-  return {
-    type: row.type,
-    at: row.at,
-    userId: row.user_id,
-    sessionId: row.session_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    detail: row.detail,
   }
 }

@@ -6,13 +6,20 @@ import type {
   CounterState,
   DatabaseStore,
   KeyState,
-  SecurityEvent,
-  SessionRecord,
   SessionRef,
   SessionStore,
-  StoredKey,
   UserRecord,
 } from '../../core/ports.js'
+import {
+  type CounterRow,
+  type EventRow,
+  type KeyRow,
+  type SessionRow,
+  fromEventRow,
+  fromKeyRow,
+  fromSessionRow,
+  toSessionRow,
+} from '../sql-rows.js'
 import { ReadCache } from './read-cache.js'
 import { migrate } from './schema.js'
 
@@ -39,59 +46,12 @@ export interface SqliteStore extends SessionStore, DatabaseStore {}
 const BUSY_TIMEOUT_MS = 1000
 const SWEEP_INTERVAL_MS = 60_000
 
-interface SessionRow {
-  id: string
-  user_id: string
-  created_at: number
-  last_used_at: number
-  expires_at: number
-  ip: string | null
-  user_agent: string | null
-  scope: string
-  client_id: string | null
-  current_jti: string
-  current_issued_at: number
-  current_expires_at: number
-  previous_jti: string | null
-  rotated_at: number | null
-  revoked_at: number | null
-  revoked_reason: string | null
-  purge_at: number
-}
-
 interface UserRow {
   id: string
   email: string
   password_hash: string
   roles: string
   created_at: number
-}
-
-interface KeyRow {
-  kid: string
-  alg: string
-  state: KeyState
-  private_jwk: string
-  public_jwk: string
-  created_at: number
-  activated_at: number | null
-  retired_at: number | null
-  remove_after: number | null
-}
-
-interface EventRow {
-  type: string
-  at: number
-  user_id: string | null
-  session_id: string | null
-  ip: string | null
-  user_agent: string | null
-  detail: string | null
-}
-
-interface CounterRow {
-  count: number
-  reset_at: number
 }
 
 /**
@@ -544,50 +504,6 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
   }
 }
 
-function toSessionRow(session: SessionRecord): SessionRow {
-  return {
-    id: session.id,
-    user_id: session.userId,
-    created_at: session.createdAt,
-    last_used_at: session.lastUsedAt,
-    expires_at: session.expiresAt,
-    ip: session.ip,
-    user_agent: session.userAgent,
-    scope: session.scope,
-    client_id: session.clientId,
-    current_jti: session.currentJti,
-    current_issued_at: session.currentIssuedAt,
-    current_expires_at: session.currentExpiresAt,
-    previous_jti: session.previousJti,
-    rotated_at: session.rotatedAt,
-    revoked_at: session.revokedAt,
-    revoked_reason: session.revokedReason,
-    purge_at: session.purgeAt,
-  }
-}
-
-function fromSessionRow(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    expiresAt: row.expires_at,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    scope: row.scope,
-    clientId: row.client_id,
-    currentJti: row.current_jti,
-    currentIssuedAt: row.current_issued_at,
-    currentExpiresAt: row.current_expires_at,
-    previousJti: row.previous_jti,
-    rotatedAt: row.rotated_at,
-    revokedAt: row.revoked_at,
-    revokedReason: row.revoked_reason,
-    purgeAt: row.purge_at,
-  }
-}
-
 function copyUser(user: UserRecord): UserRecord {
   return { ...user, roles: [...user.roles] }
 }
@@ -603,31 +519,5 @@ function fromUserRow(row: UserRow): UserRecord {
     passwordHash: row.password_hash,
     roles,
     createdAt: row.created_at,
-  }
-}
-
-function fromKeyRow(row: KeyRow): StoredKey {
-  return {
-    kid: row.kid,
-    alg: row.alg,
-    state: row.state,
-    privateJwk: row.private_jwk,
-    publicJwk: row.public_jwk,
-    createdAt: row.created_at,
-    activatedAt: row.activated_at,
-    retiredAt: row.retired_at,
-    removeAfter: row.remove_after,
-  }
-}
-
-function fromEventRow(row: EventRow): SecurityEvent {
-  return {
-    type: row.type,
-    at: row.at,
-    userId: row.user_id,
-    sessionId: row.session_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    detail: row.detail,
   }
 }
