@@ -138,11 +138,23 @@ export class SessionService {
     // The common case, the current token of a live session, in one store call: the swap itself
     // checks that the token is current and the session live. Anything else (a replay, a race, a
     // revoked or ending session) is decided below from the record.
-    const swapped = await this.#rotateUnread(claims, input.context, now)
+    const swapped = await this.#rotate(
+      refOfClaims(claims),
+      claims.jti,
+      Number.POSITIVE_INFINITY,
+      input.context,
+      now,
+    )
     if (swapped) return { tokens: await this.#issueFor(swapped, now), how: 'rotated' }
     let session = await this.#liveSession(claims, now)
     if (claims.jti === session.currentJti) {
-      const rotated = await this.#rotate(session, claims.jti, input.context, now)
+      const rotated = await this.#rotate(
+        refOf(session),
+        claims.jti,
+        session.expiresAt,
+        input.context,
+        now,
+      )
       if (rotated) return { tokens: await this.#issueFor(rotated, now), how: 'rotated' }
       // Lost the compare-and-swap to a concurrent refresh: its result decides below.
       now = this.#o.clock.now()
@@ -167,7 +179,7 @@ export class SessionService {
     ) {
       return null
     }
-    const rotated = await this.#rotate(session, claims.jti, context, now)
+    const rotated = await this.#rotate(refOf(session), claims.jti, session.expiresAt, context, now)
     return rotated ? this.#issueFor(rotated, now) : null
   }
 
@@ -201,43 +213,28 @@ export class SessionService {
     return session
   }
 
-  async #rotate(
-    session: SessionRecord,
-    expectedJti: string,
-    context: ClientContext,
-    now: number,
-  ): Promise<SessionRecord | null> {
-    const next = this.#nextRefreshToken(now, session.expiresAt)
-    return this.#o.store.rotate(refOf(session), expectedJti, {
-      jti: next.jti,
-      issuedAt: next.iat,
-      expiresAt: next.exp,
-      rotatedAt: now,
-      ip: context.ip,
-      userAgent: context.userAgent,
-      purgeAt: this.#purgeAt(next.exp, session.expiresAt),
-    })
-  }
-
   /**
-   * Rotation without reading the session first. The successor's lifetime is not clamped to the
-   * session's absolute expiry, which only the record knows, so near the session's end the store
-   * refuses it (SessionStore.rotate) and the caller reads the record and rotates as usual.
+   * The compare-and-swap to a fresh successor. Its lifetime is clamped to `sessionExpiresAt`;
+   * with an unknown expiry (Infinity: the session was not read) the store refuses a successor
+   * that would outlive the session (SessionStore.rotate), and the caller reads the record and
+   * tries again with the real one.
    */
-  async #rotateUnread(
-    claims: RefreshTokenClaims,
+  async #rotate(
+    ref: SessionRef,
+    expectedJti: string,
+    sessionExpiresAt: number,
     context: ClientContext,
     now: number,
   ): Promise<SessionRecord | null> {
-    const next = this.#nextRefreshToken(now, Number.POSITIVE_INFINITY)
-    return this.#o.store.rotate(refOfClaims(claims), claims.jti, {
+    const next = this.#nextRefreshToken(now, sessionExpiresAt)
+    return this.#o.store.rotate(ref, expectedJti, {
       jti: next.jti,
       issuedAt: next.iat,
       expiresAt: next.exp,
       rotatedAt: now,
       ip: context.ip,
       userAgent: context.userAgent,
-      purgeAt: this.#purgeAt(next.exp, Number.POSITIVE_INFINITY),
+      purgeAt: this.#purgeAt(next.exp, sessionExpiresAt),
     })
   }
 
