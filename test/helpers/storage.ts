@@ -57,8 +57,8 @@ export function createTestStorage(profile: StoreProfile = storeProfile): TestSto
   }
 }
 
-export function postgresUrlWithSchema(schema: string): string {
-  const url = new URL(postgresUrl)
+export function postgresUrlWithSchema(schema: string, base = postgresUrl): string {
+  const url = new URL(base)
   url.searchParams.set('schema', schema)
   return url.toString()
 }

@@ -5,6 +5,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { freePort } from '../helpers/ports.js'
 import { startServerProcess } from '../helpers/processes.js'
 import { strongPassword, uniqueEmail, type TokenBody } from '../helpers/server.js'
 import { describeWith } from '../helpers/services.js'
@@ -134,21 +135,6 @@ function makeCertificates(directory: string): void {
     '-extfile',
     'ext.cnf',
   ])
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      )
-    })
-  })
 }
 
 async function waitForPort(port: number): Promise<void> {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -13,6 +12,8 @@ import { DEFAULT_SCHEMA, parsePostgresUrl } from '../../src/stores/postgres/url.
 import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
 import { describeSessionStoreContract, refOf } from '../contract/session-store.contract.js'
 import { describeWith, postgresUrl } from '../helpers/services.js'
+import { freePort } from '../helpers/ports.js'
+import { postgresUrlWithSchema } from '../helpers/storage.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
 const MINUTE = 60_000
@@ -27,12 +28,6 @@ function freshSchema(suffix = ''): string {
   const schema = `baton_test_${randomBytes(6).toString('hex')}${suffix}`
   schemas.push(schema)
   return schema
-}
-
-function urlWithSchema(schema: string, base = postgresUrl): string {
-  const url = new URL(base)
-  url.searchParams.set('schema', schema)
-  return url.href
 }
 
 async function withRawClient<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -188,18 +183,9 @@ async function openError(options: PostgresStoreOptions): Promise<ConfigError> {
   return error as ConfigError
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
-
 await describeWith(['postgres'], 'PostgreSQL store', () => {
   const schema = freshSchema()
-  const url = urlWithSchema(schema)
+  const url = postgresUrlWithSchema(schema)
   const open: PostgresStore[] = []
 
   async function openStore(options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
@@ -235,7 +221,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
     it('lets several stores open one fresh schema at once; each migration runs once', async () => {
       const fresh = freshSchema()
       const stores = await Promise.all(
-        Array.from({ length: 6 }, () => openStore({ url: urlWithSchema(fresh) })),
+        Array.from({ length: 6 }, () => openStore({ url: postgresUrlWithSchema(fresh) })),
       )
       await Promise.all(stores.map((store) => store.ping()))
       const versions = await withRawClient(async (client) => {
@@ -247,7 +233,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
       expect(versions).toEqual(migrations.map((_, index) => index + 1))
 
       // Opening an up-to-date schema again changes nothing.
-      await openStore({ url: urlWithSchema(fresh) })
+      await openStore({ url: postgresUrlWithSchema(fresh) })
       const count = await withRawClient(async (client) => {
         const result = await client.query<{ count: string }>(
           `SELECT count(*) FROM "${fresh}".${migrationsTable}`,
@@ -259,14 +245,14 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
 
     it('refuses a schema newer than this build, naming the variable', async () => {
       const fresh = freshSchema()
-      await (await openStore({ url: urlWithSchema(fresh) })).close()
+      await (await openStore({ url: postgresUrlWithSchema(fresh) })).close()
       await withRawClient((client) =>
         client.query(`INSERT INTO "${fresh}".${migrationsTable} (version) VALUES ($1)`, [
           migrations.length + 1,
         ]),
       )
       const error = await openError({
-        url: urlWithSchema(fresh),
+        url: postgresUrlWithSchema(fresh),
         variable: 'BATON_SESSION_STORE_URL',
       })
       expect(error.variable).toBe('BATON_SESSION_STORE_URL')
@@ -275,7 +261,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
 
     it('quotes the schema name: mixed case is kept as given', async () => {
       const mixed = freshSchema('_MiXed')
-      const store = await openStore({ url: urlWithSchema(mixed) })
+      const store = await openStore({ url: postgresUrlWithSchema(mixed) })
       const now = Date.now()
       const record = session(now)
       await store.create(record)
@@ -353,7 +339,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
     })
 
     it('names the variable when nothing listens, without the password, at once', async () => {
-      const port = await closedPort()
+      const port = await freePort()
       const started = performance.now()
       const error = await openError({
         url: `postgres://baton:${password}@127.0.0.1:${port}/test?schema=x`,
@@ -499,7 +485,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
     it('deletes expired rows every minute by the clock the caller passes in', async () => {
       vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
       const fresh = freshSchema()
-      const store = await openStore({ url: urlWithSchema(fresh) })
+      const store = await openStore({ url: postgresUrlWithSchema(fresh) })
       const now = Date.now()
       const expired = session(now, { purgeAt: now + 1000 })
       const live = session(now)

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js'
@@ -12,6 +12,7 @@ import { decodeSessionRecord, encodeSessionRecord } from '../../src/stores/redis
 import { parseRedisUrl } from '../../src/stores/redis/redis-url.js'
 import { describeSessionStoreContract, refOf } from '../contract/session-store.contract.js'
 import { describeWith, redisUrl } from '../helpers/services.js'
+import { freePort } from '../helpers/ports.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
 const SECOND = 1000
@@ -101,18 +102,6 @@ async function eventually(check: () => Promise<unknown>, timeoutMs = 5000): Prom
   }
 }
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = address !== null && typeof address === 'object' ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 /** A redis-server child of this file's own, which a test may stop and start again. */
 interface OwnRedis {
   url: string
@@ -121,7 +110,7 @@ interface OwnRedis {
 }
 
 async function ownRedis(extraArgs: string[] = []): Promise<OwnRedis> {
-  const port = await closedPort()
+  const port = await freePort()
   let child: ChildProcess | undefined
   const stop = async (): Promise<void> => {
     const running = child
@@ -451,7 +440,7 @@ await describeWith(['redis'], 'Redis session store', () => {
     })
 
     it('refuses to open when Redis does not answer, without the password', async () => {
-      const port = await closedPort()
+      const port = await freePort()
       const started = Date.now()
       const error = await configErrorOf(
         openRedisSessionStore({ url: `redis://:hunter2XY@127.0.0.1:${port}`, connectTimeout: 800 }),
