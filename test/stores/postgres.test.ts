@@ -4,20 +4,19 @@ import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js'
 import { randomId } from '../../src/core/ids.js'
-import type { SessionRecord, SessionRotation } from '../../src/core/ports.js'
+import type { SessionRecord } from '../../src/core/ports.js'
 import { openPostgresStore } from '../../src/stores/postgres/index.js'
 import type { PostgresStore, PostgresStoreOptions } from '../../src/stores/postgres/index.js'
 import { migrations, migrationsTable } from '../../src/stores/postgres/schema.js'
 import { DEFAULT_SCHEMA, parsePostgresUrl } from '../../src/stores/postgres/url.js'
 import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
-import { describeSessionStoreContract, refOf } from '../contract/session-store.contract.js'
+import { describeSessionStoreContract } from '../contract/session-store.contract.js'
+import { MINUTE, refOf, rotation, session } from '../helpers/session-fixtures.js'
 import { describeWith, postgresUrl } from '../helpers/services.js'
 import { freePort } from '../helpers/ports.js'
 import { postgresUrlWithSchema } from '../helpers/storage.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
-const MINUTE = 60_000
-const DAY = 86_400_000
 // What API.md promises for a dead or hanging store: a 503 within 2 s, never a hang.
 const OUTAGE_BUDGET_MS = 2000
 
@@ -37,41 +36,6 @@ async function withRawClient<T>(body: (client: pg.Client) => Promise<T>): Promis
     return await body(client)
   } finally {
     await client.end()
-  }
-}
-
-function session(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id: randomId(),
-    userId: randomId(),
-    createdAt: now,
-    lastUsedAt: now,
-    expiresAt: now + 90 * DAY,
-    ip: '203.0.113.7',
-    userAgent: 'postgres-test/1.0',
-    scope: 'openid',
-    clientId: null,
-    currentJti: randomId(),
-    currentIssuedAt: Math.floor(now / 1000),
-    currentExpiresAt: Math.floor(now / 1000) + 1_209_600,
-    previousJti: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    purgeAt: now + 14 * DAY,
-    ...overrides,
-  }
-}
-
-function rotation(now: number): SessionRotation {
-  return {
-    jti: randomId(),
-    issuedAt: Math.floor(now / 1000),
-    expiresAt: Math.floor(now / 1000) + 1_209_600,
-    rotatedAt: now,
-    ip: '198.51.100.23',
-    userAgent: 'postgres-test/2.0',
-    purgeAt: now + 14 * DAY,
   }
 }
 

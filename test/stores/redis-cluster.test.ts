@@ -4,33 +4,10 @@ import { randomId } from '../../src/core/ids.js'
 import type { SessionRecord } from '../../src/core/ports.js'
 import { openRedisSessionStore } from '../../src/stores/redis/index.js'
 import type { RedisSessionStore } from '../../src/stores/redis/index.js'
-import { describeSessionStoreContract, refOf } from '../contract/session-store.contract.js'
+import { describeSessionStoreContract } from '../contract/session-store.contract.js'
+import { refOf, session } from '../helpers/session-fixtures.js'
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js'
 import { describeWith } from '../helpers/services.js'
-
-const DAY = 86_400_000
-
-function session(userId: string, now: number): SessionRecord {
-  return {
-    id: randomId(),
-    userId,
-    createdAt: now,
-    lastUsedAt: now,
-    expiresAt: now + 90 * DAY,
-    ip: '203.0.113.7',
-    userAgent: 'cluster-test/1.0',
-    scope: '',
-    clientId: null,
-    currentJti: randomId(),
-    currentIssuedAt: Math.floor(now / 1000),
-    currentExpiresAt: Math.floor(now / 1000) + 14 * 86_400,
-    previousJti: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    purgeAt: now + 15 * DAY,
-  }
-}
 
 // A cluster of our own (three masters on free ports), so the whole keyspace is this file's.
 await describeWith(['redis-binaries'], 'Redis Cluster session store', () => {
@@ -86,7 +63,11 @@ await describeWith(['redis-binaries'], 'Redis Cluster session store', () => {
       const users = Array.from({ length: 24 }, () => randomId())
       const sessionsOf = new Map<string, SessionRecord[]>()
       for (const userId of users) {
-        const records = [session(userId, now), session(userId, now), session(userId, now)]
+        const records = [
+          session(now, { userId }),
+          session(now, { userId }),
+          session(now, { userId }),
+        ]
         for (const record of records) await store.create(record)
         sessionsOf.set(userId, records)
       }

@@ -10,53 +10,28 @@ import { openRedisSessionStore } from '../../src/stores/redis/index.js'
 import type { RedisSessionStore } from '../../src/stores/redis/index.js'
 import { decodeSessionRecord, encodeSessionRecord } from '../../src/stores/redis/record-codec.js'
 import { parseRedisUrl } from '../../src/stores/redis/redis-url.js'
-import { describeSessionStoreContract, refOf } from '../contract/session-store.contract.js'
+import { describeSessionStoreContract } from '../contract/session-store.contract.js'
+import {
+  DAY,
+  HOUR,
+  MINUTE,
+  SECOND,
+  session as baseSession,
+  rotation as baseRotation,
+  refOf,
+} from '../helpers/session-fixtures.js'
 import { describeWith, redisUrl } from '../helpers/services.js'
 import { freePort } from '../helpers/ports.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
-const SECOND = 1000
-const MINUTE = 60 * SECOND
-const HOUR = 60 * MINUTE
-const DAY = 24 * HOUR
 const CHROME =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 
-function session(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id: randomId(),
-    userId: randomId(),
-    createdAt: now,
-    lastUsedAt: now,
-    expiresAt: now + 90 * DAY,
-    ip: '203.0.113.7',
-    userAgent: CHROME,
-    scope: '',
-    clientId: null,
-    currentJti: randomId(),
-    currentIssuedAt: Math.floor(now / SECOND),
-    currentExpiresAt: Math.floor(now / SECOND) + 14 * 86_400,
-    previousJti: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    purgeAt: now + 14 * DAY + HOUR,
-    ...overrides,
-  }
-}
-
-function rotation(now: number, overrides: Partial<SessionRotation> = {}): SessionRotation {
-  return {
-    jti: randomId(),
-    issuedAt: Math.floor(now / SECOND),
-    expiresAt: Math.floor(now / SECOND) + 14 * 86_400,
-    rotatedAt: now,
-    ip: '198.51.100.23',
-    userAgent: CHROME,
-    purgeAt: now + 14 * DAY + 2 * HOUR,
-    ...overrides,
-  }
-}
+// A real browser's user agent, so records go through the user-agent compression.
+const session = (now: number, overrides: Partial<SessionRecord> = {}): SessionRecord =>
+  baseSession(now, { userAgent: CHROME, scope: '', clientId: null, ...overrides })
+const rotation = (now: number, overrides: Partial<SessionRotation> = {}): SessionRotation =>
+  baseRotation(now, { userAgent: CHROME, ...overrides })
 
 /** Every primitive once, on fresh ids: for outages, where each must fail alike. */
 function everyPrimitive(store: SessionStore, now: number): [string, () => Promise<unknown>][] {

@@ -5,12 +5,12 @@ import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js'
 import { randomId } from '../../src/core/ids.js'
-import type { SessionRecord, SessionRotation } from '../../src/core/ports.js'
 import { openSqliteStore } from '../../src/stores/sqlite/index.js'
 import type { SqliteStore } from '../../src/stores/sqlite/index.js'
 import { migrations } from '../../src/stores/sqlite/schema.js'
 import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
-import { describeSessionStoreContract, refOf } from '../contract/session-store.contract.js'
+import { describeSessionStoreContract } from '../contract/session-store.contract.js'
+import { refOf, rotation, session } from '../helpers/session-fixtures.js'
 
 const tempDirs: string[] = []
 
@@ -43,41 +43,6 @@ describeDatabaseStoreContract('sqlite :memory:', () => {
   const store = openSqliteStore({ path: ':memory:' })
   return Promise.resolve({ store, cleanup: () => store.close() })
 })
-
-function session(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id: randomId(),
-    userId: randomId(),
-    createdAt: now,
-    lastUsedAt: now,
-    expiresAt: now + 90 * 86_400_000,
-    ip: null,
-    userAgent: null,
-    scope: 'openid',
-    clientId: null,
-    currentJti: randomId(),
-    currentIssuedAt: Math.floor(now / 1000),
-    currentExpiresAt: Math.floor(now / 1000) + 1_209_600,
-    previousJti: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    purgeAt: now + 14 * 86_400_000,
-    ...overrides,
-  }
-}
-
-function rotation(now: number): SessionRotation {
-  return {
-    jti: randomId(),
-    issuedAt: Math.floor(now / 1000),
-    expiresAt: Math.floor(now / 1000) + 1_209_600,
-    rotatedAt: now,
-    ip: null,
-    userAgent: null,
-    purgeAt: now + 14 * 86_400_000,
-  }
-}
 
 describe('sqlite store', () => {
   const open: SqliteStore[] = []
