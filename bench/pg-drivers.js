@@ -14,35 +14,10 @@ import postgres from 'postgres'
 import { startNoiseProbe } from './lib/noise.js'
 
 const DEFAULT_URL =
-  process.env['BATON_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
+  process.env.BATON_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const INT8_OID = 20
 const DAY = 86_400_000
 const SESSIONS_PER_WORKER = 64
-
-// The store's sessions table, as in src/stores/postgres/schema.ts (plain JS here: no build step).
-const createSessions = `
-  CREATE TABLE sessions (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    last_used_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL,
-    ip TEXT,
-    user_agent TEXT,
-    scope TEXT NOT NULL,
-    client_id TEXT,
-    current_jti TEXT NOT NULL,
-    current_issued_at BIGINT NOT NULL,
-    current_expires_at BIGINT NOT NULL,
-    previous_jti TEXT,
-    rotated_at BIGINT,
-    revoked_at BIGINT,
-    revoked_reason TEXT,
-    purge_at BIGINT NOT NULL
-  );
-  CREATE INDEX sessions_user_id ON sessions (user_id);
-  CREATE INDEX sessions_purge_at ON sessions (purge_at);
-`
 
 const rotateSql = `
   UPDATE sessions SET
@@ -79,9 +54,11 @@ export async function measurePgDrivers({
   await admin.connect()
   let drivers = []
   try {
-    await admin.query(`CREATE SCHEMA ${schema}`)
+    // The store's own schema, migrations and all: the benchmarked table is the real one.
+    // `npm run bench` builds dist/ first; standalone, run `npm run build` once.
+    const { migrate } = await import('../dist/stores/postgres/schema.js')
+    await migrate(admin, schema, 30_000)
     await admin.query(`SET search_path TO ${schema}`)
-    await admin.query(createSessions)
     const maxConcurrency = Math.max(...concurrencies)
     const sessions = await seedSessions(admin, maxConcurrency * SESSIONS_PER_WORKER)
     await admin.query('VACUUM ANALYZE sessions')
