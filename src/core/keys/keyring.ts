@@ -71,12 +71,11 @@ export class KeyRing {
     // Instances that start together on an empty database each add a current key. Every one of
     // them picks the same survivor (reload's order), and whichever sees the others retires them:
     // exactly one key keeps signing, and the retired ones still verify what they signed.
-    for (const loaded of this.#keys.values()) {
-      if (loaded.stored.state === 'current' && loaded !== this.#current) {
-        await this.#retire(loaded.stored, now)
-      }
-    }
-    await this.reload()
+    const losers = [...this.#keys.values()].filter(
+      (loaded) => loaded.stored.state === 'current' && loaded !== this.#current,
+    )
+    for (const loaded of losers) await this.#retire(loaded.stored, now)
+    if (losers.length > 0) await this.reload()
   }
 
   /** Rereads the ring from the store and drops retired keys whose tokens have all expired. */
