@@ -9,6 +9,8 @@ export class FaultSwitch {
   only: Set<string> | null = null
   /** Fails the next call of this method only, then heals (a failure between two steps). */
   failNext: string | null = null
+  /** Runs `action` as the next call of `method` starts; the call then goes ahead. */
+  beforeNext: { method: string; action: () => void } | null = null
 
   wrap<T extends object>(store: T): T {
     return new Proxy(store, {
@@ -17,6 +19,11 @@ export class FaultSwitch {
         if (typeof value !== 'function') return value
         const name = String(property)
         return (...args: unknown[]) => {
+          if (this.beforeNext?.method === name) {
+            const { action } = this.beforeNext
+            this.beforeNext = null
+            action()
+          }
           if (this.failNext === name) {
             this.failNext = null
             return Promise.reject(new StoreUnavailableError(`injected fault in ${name}`))

@@ -190,7 +190,7 @@ describe('store outages answer 503 store_unavailable, never 500 or 401', () => {
     expect((await me(server, tokens.accessToken)).statusCode).toBe(200)
   })
 
-  it('a failure between the read and the compare-and-swap leaves the session as it was', async () => {
+  it('a failure at the compare-and-swap leaves the session as it was', async () => {
     const faults = new FaultSwitch()
     server = await createTestServer({ wrapSessions: (store) => faults.wrap(store) })
     const tokens = await signup(server)

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { InjectOptions } from 'fastify'
 import type { SessionStore } from '../../src/core/ports.js'
+import { FaultSwitch } from '../helpers/faulty-store.js'
 import {
   createTestServer,
   me,
@@ -147,27 +148,12 @@ await describeWith(['postgres', 'redis'], 'store outages on real servers', () =>
         })
       }
 
-      it('leaves the session usable when the store fails between the read and the compare-and-swap', async () => {
-        const armed = { rotate: false }
-        const app = await start(
-          (store) =>
-            new Proxy(store, {
-              get(target, property, receiver) {
-                const value: unknown = Reflect.get(target, property, receiver)
-                if (property !== 'rotate' || typeof value !== 'function') return value
-                return (...args: unknown[]) => {
-                  // The read went through; the store dies as the swap is sent.
-                  if (armed.rotate) {
-                    armed.rotate = false
-                    proxy().freeze()
-                  }
-                  return (value as (...a: unknown[]) => unknown).apply(target, args)
-                }
-              },
-            }),
-        )
+      it('leaves the session usable when the store fails as the compare-and-swap is sent', async () => {
+        const faults = new FaultSwitch()
+        const app = await start((store) => faults.wrap(store))
         const tokens = await signup(app)
-        armed.rotate = true
+        // The store dies as the swap is sent.
+        faults.beforeNext = { method: 'rotate', action: () => proxy().freeze() }
         const failed = await refresh(app, tokens.refreshToken)
         if (setup.failing === 'redis' || !setup.sessionsOnRedis) {
           expect(failed.statusCode).toBe(503)
