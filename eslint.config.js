@@ -72,6 +72,35 @@ export default tseslint.config(
     },
   },
   {
+    // Edge-safe layers (DESIGN.md): no Node built-in, no server dependency, so they run in
+    // browsers, Cloudflare Workers, Deno and Bun. test/verify/edge-safety.test.ts checks the build.
+    files: ['src/verify/**/*.ts', 'src/middleware/hono.ts', 'src/middleware/bearer-challenge.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'edge-safe code imports no node:* module.' },
+            {
+              group: [...httpAndDrivers, 'jose', 'express', 'hono', 'hono/*'],
+              allowTypeImports: true,
+              message: 'edge-safe code imports no runtime dependency.',
+            },
+            {
+              group: ['**/core/**', '**/server/**', '**/stores/**', '**/cli/**'],
+              message: 'verify and the edge middleware stand alone.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'not on edge runtimes: use Uint8Array.' },
+        { name: 'process', message: 'not on edge runtimes.' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

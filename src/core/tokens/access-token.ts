@@ -2,7 +2,7 @@ import { epochSeconds, type Clock } from '../clock.js'
 import { BatonError } from '../errors.js'
 import { randomId } from '../ids.js'
 import type { KeyRing } from '../keys/keyring.js'
-import { VerifiedTokenCache } from './verified-token-cache.js'
+import { VerifiedTokenCache } from '../../verify/verified-token-cache.js'
 import { verifyJWT } from './verify-jwt.js'
 
 /** RFC 9068 access token claims, in the order we sign them. */

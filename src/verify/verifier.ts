@@ -1,0 +1,214 @@
+import { decodeBase64url, decodeJSONObject } from './base64url.js'
+import { invalidToken, VerifyError } from './errors.js'
+import { RemoteKeySet, StaticKeySet, type JWKSet, type KeySet } from './key-set.js'
+import { verifyAlgorithms, type CryptoBackend, type VerifyAlgorithm } from './signature-keys.js'
+import { VerifiedTokenCache } from './verified-token-cache.js'
+
+/** RFC 9068 access-token claims as Baton signs them. */
+export interface AccessTokenClaims {
+  iss: string
+  sub: string
+  aud: string | string[]
+  iat: number
+  exp: number
+  jti: string
+  /** The session: what revocation is keyed by. */
+  sid: string
+  /** Space-separated, possibly empty. */
+  scope: string
+  roles: string[]
+  client_id?: string
+  [claim: string]: unknown
+}
+
+/**
+ * Sessions revoked before their access tokens expire (Baton's deny-list, pushed to the
+ * verifier). Checked on every verification, cached or not: one lookup, no I/O.
+ */
+export interface RevocationCheck {
+  isRevoked(sessionId: string, nowSeconds: number): boolean
+}
+
+export interface VerifierOptions {
+  /** Exact `iss` (Baton's `BATON_ISSUER`). */
+  issuer: string
+  /** `aud` this service accepts (Baton's `BATON_AUDIENCE`). */
+  audience: string
+  /** Where Baton publishes its keys: `<issuer>/.well-known/jwks.json`. */
+  jwksUrl?: string | URL
+  /** Keys given directly instead of fetched. */
+  jwks?: JWKSet
+  /** Accepted algorithms; default every one Baton can sign with. */
+  algorithms?: VerifyAlgorithm[]
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`: default 5, at most 30 (API.md). */
+  clockTolerance?: number
+  /** Verified tokens kept for repeated requests; 0 turns the cache off. Default 10,000. */
+  cacheSize?: number
+  revocations?: RevocationCheck
+  /** Least time between two JWKS fetches caused by an unknown `kid` (seconds); default 30. */
+  unknownKidCooldown?: number
+  /** Override of how long a fetched JWKS stays fresh (seconds); default its `max-age`. */
+  jwksMaxAge?: number
+  /** Deadline of one JWKS fetch (seconds); default 5. */
+  jwksTimeout?: number
+  fetch?: typeof fetch
+  /** Milliseconds since the epoch; for tests. */
+  now?: () => number
+  /** Default `auto`: `node:crypto` where the runtime has it, WebCrypto elsewhere. */
+  crypto?: CryptoBackend
+}
+
+export interface Verifier {
+  /** The token's claims, or a `VerifyError` with an API.md code. */
+  verify(token: string): Promise<AccessTokenClaims>
+}
+
+/** The largest token looked at; Baton's tokens are under 1 KiB. */
+const maxTokenLength = 8192
+
+const signatureSegment = /^[A-Za-z0-9_-]+$/
+const maxParsedHeaders = 256
+const encoder = new TextEncoder()
+
+/**
+ * Verifies Baton access tokens the way Baton does (API.md "Tokens"): compact JWS only, `typ`
+ * `at+jwt`, a `kid` from the issuer's own key set and an allow-listed algorithm that the key
+ * itself is for (`jku`, `x5u`, `jwk` headers are ignored; `none` and HMAC never match), `iss`,
+ * `aud`, a required `exp`, `nbf`/`iat` within the tolerance. Imports no `node:*` module.
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const algorithms = options.algorithms ?? [...verifyAlgorithms]
+  for (const alg of algorithms) {
+    if (!verifyAlgorithms.includes(alg)) throw new TypeError(`unsupported algorithm ${String(alg)}`)
+  }
+  if (algorithms.length === 0) throw new TypeError('algorithms must not be empty')
+  const tolerance = options.clockTolerance ?? 5
+  if (!(tolerance >= 0 && tolerance <= 30)) {
+    throw new TypeError('clockTolerance must be between 0 and 30 seconds')
+  }
+  if (typeof options.issuer !== 'string' || options.issuer === '') {
+    throw new TypeError('issuer is required')
+  }
+  if (typeof options.audience !== 'string' || options.audience === '') {
+    throw new TypeError('audience is required')
+  }
+  const now = options.now ?? Date.now
+  const keySetOptions = { algorithms, crypto: options.crypto ?? 'auto', now }
+  let keys: KeySet
+  if (options.jwks !== undefined) {
+    keys = new StaticKeySet(options.jwks, keySetOptions)
+  } else if (options.jwksUrl !== undefined) {
+    keys = new RemoteKeySet({
+      ...keySetOptions,
+      url: String(options.jwksUrl),
+      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      unknownKidCooldown: (options.unknownKidCooldown ?? 30) * 1000,
+      maxAge: options.jwksMaxAge === undefined ? undefined : options.jwksMaxAge * 1000,
+      timeout: (options.jwksTimeout ?? 5) * 1000,
+    })
+  } else {
+    throw new TypeError('give jwksUrl or jwks')
+  }
+  const { issuer, audience, revocations } = options
+  const cacheSize = options.cacheSize ?? 10_000
+  const cache = cacheSize > 0 ? new VerifiedTokenCache<AccessTokenClaims>(cacheSize) : undefined
+  const parsedHeaders = new Map<string, Record<string, unknown> | null>()
+
+  const headerOf = (segment: string): Record<string, unknown> | null => {
+    let header = parsedHeaders.get(segment)
+    if (header === undefined) {
+      header = decodeJSONObject(segment)
+      if (parsedHeaders.size >= maxParsedHeaders) parsedHeaders.clear()
+      parsedHeaders.set(segment, header)
+    }
+    return header
+  }
+
+  const checkRevoked = (claims: AccessTokenClaims, nowSeconds: number): AccessTokenClaims => {
+    if (revocations?.isRevoked(claims.sid, nowSeconds)) {
+      throw new VerifyError('session_revoked', 'This session has been signed out.')
+    }
+    return claims
+  }
+
+  return {
+    async verify(token) {
+      const nowSeconds = now() / 1000
+      if (cache !== undefined && typeof token === 'string') {
+        // Entries live until exp + tolerance: the cache key's "expiry" is shifted accordingly.
+        const cached = cache.get(token, nowSeconds - tolerance)
+        if (cached !== undefined) return checkRevoked(cached, nowSeconds)
+      }
+      if (typeof token !== 'string' || token.length === 0 || token.length > maxTokenLength) {
+        throw invalidToken('not a token of acceptable size')
+      }
+      const firstDot = token.indexOf('.')
+      const secondDot = token.indexOf('.', firstDot + 1)
+      if (firstDot <= 0 || secondDot <= firstDot + 1 || token.indexOf('.', secondDot + 1) !== -1) {
+        throw invalidToken('not a compact JWS')
+      }
+      const header = headerOf(token.slice(0, firstDot))
+      if (header === null) throw invalidToken('header is not a JSON object')
+      if (header.crit !== undefined) throw invalidToken('unsupported crit header')
+      const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : ''
+      if (typ !== 'at+jwt' && typ !== 'application/at+jwt') {
+        throw invalidToken(`typ ${typ || 'missing'}`)
+      }
+      const { kid, alg } = header
+      if (typeof kid !== 'string' || typeof alg !== 'string')
+        throw invalidToken('kid or alg missing')
+      if (!algorithms.includes(alg as VerifyAlgorithm)) throw invalidToken(`alg ${alg} not allowed`)
+      const key = keys.cached(kid) ?? (await keys.resolve(kid))
+      if (key === undefined) throw invalidToken('unknown kid')
+      if (key.alg !== alg) throw invalidToken(`alg ${alg} does not match the key`)
+      const signatureText = token.slice(secondDot + 1)
+      const signature = signatureSegment.test(signatureText) ? decodeBase64url(signatureText) : null
+      if (signature === null) throw invalidToken('signature is not base64url')
+      if (!(await key.verify(encoder.encode(token.slice(0, secondDot)), signature))) {
+        throw invalidToken('bad signature')
+      }
+
+      const claims = decodeJSONObject(token.slice(firstDot + 1, secondDot))
+      if (claims === null) throw invalidToken('payload is not a JSON object')
+      if (claims.iss !== issuer) throw invalidToken('wrong iss')
+      const aud = claims.aud
+      if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) {
+        throw invalidToken('wrong aud')
+      }
+      const { exp, iat, nbf } = claims
+      if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalidToken('exp missing')
+      if (typeof iat !== 'number' || iat > nowSeconds + tolerance) {
+        throw invalidToken('iat missing or in the future')
+      }
+      if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) {
+        throw invalidToken('not yet valid')
+      }
+      for (const claim of ['sub', 'jti', 'sid'] as const) {
+        if (typeof claims[claim] !== 'string' || claims[claim] === '') {
+          throw invalidToken(`${claim} missing`)
+        }
+      }
+      if (typeof claims.scope !== 'string' || !Array.isArray(claims.roles)) {
+        throw invalidToken('scope or roles missing')
+      }
+      if (exp + tolerance <= nowSeconds) {
+        throw new VerifyError('access_token_expired', 'The access token has expired.')
+      }
+      const verified = Object.freeze(claims) as AccessTokenClaims
+      cache?.set(token, verified)
+      return checkRevoked(verified, nowSeconds)
+    },
+  }
+}
+
+/** True when the space-separated `scope` claim grants every one of `required`. */
+export function hasScopes(claims: Pick<AccessTokenClaims, 'scope'>, required: string[]): boolean {
+  if (required.length === 0) return true
+  const granted = claims.scope.split(' ')
+  return required.every((scope) => granted.includes(scope))
+}
+
+/** True when the `roles` claim holds at least one of `accepted`. */
+export function hasAnyRole(claims: Pick<AccessTokenClaims, 'roles'>, accepted: string[]): boolean {
+  return accepted.length === 0 || accepted.some((role) => claims.roles.includes(role))
+}
