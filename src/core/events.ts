@@ -20,4 +20,9 @@ export interface BatonObserver {
   login?(outcome: LoginOutcome): void
   refresh?(outcome: RefreshOutcome): void
   revocation?(reason: RevocationReason, sessions: number): void
+  /**
+   * These sessions were revoked; their access tokens must be refused until `denyUntil` (epoch
+   * ms), when the last of them expires. For announcing revocations to other services.
+   */
+  sessionsRevoked?(sessionIds: string[], denyUntil: number): void
 }

@@ -10,6 +10,8 @@ import { createBaton, type Baton } from '../core/baton.js'
 import type { Clock } from '../core/clock.js'
 import type { BatonConfig } from '../core/config/config.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from '../core/ports.js'
+import type { BatonObserver } from '../core/events.js'
+import { openRevocationPublisher } from '../revocation/publisher.js'
 import { installErrorHandler } from './error-handler.js'
 import { createServerMetrics, type ServerMetrics } from './metrics.js'
 import { RefreshCookie } from './refresh-delivery.js'
@@ -69,13 +71,28 @@ export function loggerOptions(level: string) {
 export async function buildServer(options: BuildServerOptions): Promise<BatonServer> {
   const { config } = options
   const metrics = createServerMetrics()
+  const publisher =
+    config.revocationChannelUrl === null
+      ? undefined
+      : await openRevocationPublisher(config.revocationChannelUrl)
+  let announceFailed = (_error: unknown): void => undefined
+  const observer: BatonObserver = publisher
+    ? {
+        ...metrics.observer,
+        sessionsRevoked(sessionIds, denyUntil) {
+          // The revocation already holds in the store; a lost announcement only means other
+          // services learn it from the snapshot set at the next announcement or reconnection.
+          publisher.publish(sessionIds, denyUntil).catch((error: unknown) => announceFailed(error))
+        },
+      }
+    : metrics.observer
   const baton = await createBaton({
     config,
     database: options.database,
     sessions: options.sessions,
     clock: options.clock,
     hasher: options.hasher,
-    observer: metrics.observer,
+    observer,
   })
 
   // At `silent` Fastify still builds a child logger per request: build none at all.
@@ -135,7 +152,15 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     }
     route.onSend = [...asArray(route.onSend), hook]
   })
-  app.addHook('onClose', async () => baton.close())
+  app.addHook('onClose', async () => {
+    baton.close()
+    await publisher?.close()
+  })
+  announceFailed = (error) =>
+    app.log.warn(
+      { detail: error instanceof Error ? error.message : String(error) },
+      'could not announce a revocation on the revocation channel',
+    )
 
   const cookie = new RefreshCookie(config)
   await app.register(authTokenRoutes, { baton, cookie })

@@ -41,6 +41,8 @@ export interface BatonConfig {
   logLevel: string
   /** How often an instance rereads the key ring (seconds). */
   keyReloadInterval: number
+  /** Redis where revocations are announced to middleware; null: not announced. */
+  revocationChannelUrl: string | null
 }
 
 /** Each variable of API.md "Configuration", with its documentation and default. */
@@ -113,6 +115,10 @@ export const configVariables = {
   BATON_KEY_RELOAD_INTERVAL: {
     default: '60s',
     doc: 'how often an instance rereads the shared key ring',
+  },
+  BATON_REVOCATION_CHANNEL_URL: {
+    default: 'the session store, when it is Redis',
+    doc: 'Redis where revoked sessions are announced to middleware (`redis://…`), or `off`',
   },
 } as const
 
@@ -253,7 +259,25 @@ export function loadConfig(env: Env = process.env): BatonConfig {
       read('BATON_KEY_RELOAD_INTERVAL') ?? '60s',
       1,
     ),
+    revocationChannelUrl: revocationChannelUrl(
+      read('BATON_REVOCATION_CHANNEL_URL'),
+      read('BATON_SESSION_STORE_URL') ?? databaseUrl,
+    ),
   }
+}
+
+const redisScheme = /^(?:redis|rediss|redis-cluster):\/\//i
+
+function revocationChannelUrl(text: string | undefined, sessionStoreUrl: string): string | null {
+  if (text === undefined) return redisScheme.test(sessionStoreUrl) ? sessionStoreUrl : null
+  if (text === 'off' || text === '') return null
+  if (!redisScheme.test(text)) {
+    throw new ConfigError(
+      'BATON_REVOCATION_CHANNEL_URL',
+      'expected a redis://, rediss:// or redis-cluster:// URL, or off',
+    )
+  }
+  return text
 }
 
 function integer(name: ConfigVariable, text: string, min: number, max: number): number {

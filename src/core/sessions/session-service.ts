@@ -281,12 +281,14 @@ export class SessionService {
 
   async revokeAllForUser(userId: string, reason: RevocationReason): Promise<string[]> {
     const now = this.#o.clock.now()
+    const denyUntil = this.#denyUntil(now)
     const revoked = await this.#o.store.revokeAllForUser(userId, {
       reason,
       revokedAt: now,
-      denyUntil: this.#denyUntil(now),
+      denyUntil,
     })
     this.#o.observer.revocation?.(reason, revoked.length)
+    if (revoked.length > 0) this.#o.observer.sessionsRevoked?.(revoked, denyUntil)
     return revoked
   }
 
@@ -309,12 +311,12 @@ export class SessionService {
   }
 
   async #revoke(ref: SessionRef, reason: RevocationReason, now: number): Promise<boolean> {
-    const revoked = await this.#o.store.revoke(ref, {
-      reason,
-      revokedAt: now,
-      denyUntil: this.#denyUntil(now),
-    })
-    if (revoked) this.#o.observer.revocation?.(reason, 1)
+    const denyUntil = this.#denyUntil(now)
+    const revoked = await this.#o.store.revoke(ref, { reason, revokedAt: now, denyUntil })
+    if (revoked) {
+      this.#o.observer.revocation?.(reason, 1)
+      this.#o.observer.sessionsRevoked?.([ref.sessionId], denyUntil)
+    }
     return revoked
   }
 
