@@ -91,10 +91,21 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
   warmPasswordPolicy()
   await accounts.warm()
 
-  // Other instances may rotate keys: reread the shared ring now and then.
-  const reloadTimer = setInterval(() => {
-    keyring.reload().catch(() => undefined)
-  }, config.keyReloadInterval * 1000)
+  // Other instances may rotate keys: reread the shared ring now and then, and at the moment a
+  // waiting next key is due, so that it starts signing on time rather than up to an interval late.
+  let activationTimer: ReturnType<typeof setTimeout> | undefined
+  const reload = (): void => {
+    keyring.reload().then(scheduleActivation, () => undefined)
+  }
+  const scheduleActivation = (): void => {
+    clearTimeout(activationTimer)
+    const at = keyring.nextActivationAt()
+    if (at === undefined) return
+    activationTimer = setTimeout(reload, Math.max(0, at - clock.now()) + 10)
+    activationTimer.unref()
+  }
+  scheduleActivation()
+  const reloadTimer = setInterval(reload, config.keyReloadInterval * 1000)
   reloadTimer.unref()
 
   return {
@@ -119,6 +130,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     },
     close() {
       clearInterval(reloadTimer)
+      clearTimeout(activationTimer)
     },
   }
 }

@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import { describe, expect, it, vi } from 'vitest'
-import { KeyRing, generateStoredKey } from '../../src/core/keys/keyring.js'
+import { KeyRing, addNextKey, generateStoredKey } from '../../src/core/keys/keyring.js'
 import { AccessTokens } from '../../src/core/tokens/access-token.js'
 import { createMemoryStore } from '../../src/stores/memory/index.js'
 import { ManualClock } from '../helpers/clock.js'
@@ -183,5 +183,65 @@ describe('verified-token cache lookups', () => {
     const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url')}.${signature}`
     await expect(tokens.verify(forged)).rejects.toMatchObject({ code: 'invalid_token' })
     await expect(tokens.verify(token)).resolves.toMatchObject({ sub: 'u1' })
+  })
+})
+
+describe('KeyRing rotation through a next key', () => {
+  it('publishes the next key at once, signs with it from its activation, retires the old one', async () => {
+    const { store, clock, keyring } = ring()
+    await keyring.init()
+    const old = keyring.signer().kid
+    const next = await addNextKey(store, 'ES256', clock.now(), clock.now() + 300_000)
+    await keyring.reload()
+    expect(
+      keyring
+        .jwks()
+        .keys.map((key) => key.kid)
+        .sort(),
+    ).toEqual([old, next.kid].sort())
+    expect(keyring.signer().kid).toBe(old)
+    expect(keyring.nextActivationAt()).toBe(clock.now() + 300_000)
+
+    clock.advance(299)
+    await keyring.reload()
+    expect(keyring.signer().kid).toBe(old)
+    clock.advance(1)
+    await keyring.reload()
+    expect(keyring.signer().kid).toBe(next.kid)
+    expect(keyring.nextActivationAt()).toBeUndefined()
+    const states = Object.fromEntries((await store.listKeys()).map((key) => [key.kid, key]))
+    expect(states[next.kid]).toMatchObject({ state: 'current', activatedAt: next.activatedAt })
+    expect(states[old]).toMatchObject({
+      state: 'retired',
+      retiredAt: next.activatedAt,
+      removeAfter: (next.activatedAt ?? 0) + 3600 * 1000,
+    })
+    // The retired key still verifies and is still published until removeAfter...
+    expect(keyring.verifier(old)).toBeDefined()
+    clock.advance(3599.999)
+    expect(keyring.jwks().keys.map((key) => key.kid)).toContain(old)
+    // ...then leaves the JWKS even before the next reload, and the store at the reload.
+    clock.advance(0.001)
+    expect(keyring.jwks().keys.map((key) => key.kid)).toEqual([next.kid])
+    await keyring.reload()
+    expect((await store.listKeys()).map((key) => key.kid)).toEqual([next.kid])
+  })
+
+  it('instances promoting the same next key at once agree on the result', async () => {
+    const store = createMemoryStore()
+    const clock = new ManualClock()
+    const a = new KeyRing({ store, clock, alg: 'ES256', retiredKeyLifetime: 3600 })
+    const b = new KeyRing({ store, clock, alg: 'ES256', retiredKeyLifetime: 3600 })
+    await a.init()
+    await b.init()
+    const next = await addNextKey(store, 'ES256', clock.now(), clock.now() + 1000)
+    clock.advance(5)
+    await Promise.all([a.reload(), b.reload()])
+    expect(a.signer().kid).toBe(next.kid)
+    expect(b.signer().kid).toBe(next.kid)
+    const stored = await store.listKeys()
+    expect(stored.filter((key) => key.state === 'current').map((key) => key.kid)).toEqual([
+      next.kid,
+    ])
   })
 })

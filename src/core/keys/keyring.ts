@@ -78,10 +78,14 @@ export class KeyRing {
     if (losers.length > 0) await this.reload()
   }
 
-  /** Rereads the ring from the store and drops retired keys whose tokens have all expired. */
+  /**
+   * Rereads the ring from the store, promotes a *next* key whose activation time has come, and
+   * drops retired keys whose tokens have all expired.
+   */
   async reload(): Promise<void> {
     const now = this.#options.clock.now()
-    const stored = await this.#options.store.listKeys()
+    let stored = await this.#options.store.listKeys()
+    if (await this.#promoteDueKeys(stored, now)) stored = await this.#options.store.listKeys()
     const keys = new Map<string, LoadedKey>()
     for (const key of stored) {
       if (key.state === 'retired' && key.removeAfter !== null && key.removeAfter <= now) {
@@ -125,9 +129,52 @@ export class KeyRing {
     return this.verifier(kid)
   }
 
-  /** Public keys of every published state, for `/.well-known/jwks.json`. */
+  /**
+   * Public keys of every published state, for `/.well-known/jwks.json`: next, current, and
+   * retired until every token they signed has expired (even between two reloads).
+   */
   jwks(): { keys: PublicJWK[] } {
-    return { keys: [...this.#keys.values()].map((key) => key.publicJwk) }
+    const now = this.#options.clock.now()
+    return {
+      keys: [...this.#keys.values()]
+        .filter(({ stored }) => stored.removeAfter === null || stored.removeAfter > now)
+        .map((key) => key.publicJwk),
+    }
+  }
+
+  /** When the earliest *next* key is due to start signing, if one is waiting. */
+  nextActivationAt(): number | undefined {
+    const times = [...this.#keys.values()]
+      .filter(({ stored }) => stored.state === 'next' && stored.activatedAt !== null)
+      .map(({ stored }) => stored.activatedAt as number)
+    return times.length === 0 ? undefined : Math.min(...times)
+  }
+
+  /**
+   * A due next key becomes current and the current one retires, stamped with the planned
+   * activation time rather than "now": every instance that does this writes the same values, so
+   * instances racing to promote agree.
+   */
+  async #promoteDueKeys(stored: StoredKey[], now: number): Promise<boolean> {
+    const due = stored
+      .filter((key) => key.state === 'next' && key.activatedAt !== null && key.activatedAt <= now)
+      .sort((a, b) => (b.activatedAt as number) - (a.activatedAt as number))
+    const [promoted] = due
+    if (promoted === undefined) return false
+    const activatedAt = promoted.activatedAt as number
+    await this.#options.store.updateKey(promoted.kid, {
+      state: 'current',
+      activatedAt,
+      retiredAt: null,
+      removeAfter: null,
+    })
+    for (const key of stored) {
+      if (key.kid === promoted.kid) continue
+      if (key.state === 'current' || (key.state === 'next' && due.includes(key))) {
+        await this.#retire(key, activatedAt)
+      }
+    }
+    return true
   }
 
   async #retire(key: StoredKey, now: number): Promise<void> {
@@ -138,6 +185,23 @@ export class KeyRing {
       removeAfter: now + this.#options.retiredKeyLifetime * 1000,
     })
   }
+}
+
+/**
+ * Adds a new key as *next*: published at once, signing from `activateAt` on (each instance
+ * promotes it at its first reload after that; `createBaton` schedules one). Publishing first
+ * lets every verifier's JWKS cache learn the key before any token carries it.
+ */
+export async function addNextKey(
+  store: KeyStore,
+  alg: SigningAlgorithm,
+  now: number,
+  activateAt: number,
+): Promise<StoredKey> {
+  const key = await generateStoredKey(alg, 'next', now)
+  key.activatedAt = activateAt
+  await store.insertKey(key)
+  return key
 }
 
 export async function generateStoredKey(

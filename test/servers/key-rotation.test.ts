@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createVerifier, VerifyError } from '../../src/verify/index.js'
+import { startServerProcess, type ServerProcess } from '../helpers/processes.js'
+import { decodeJWT, strongPassword, uniqueEmail, type TokenBody } from '../helpers/server.js'
+
+// `baton keys rotate` against a running server, twice, while a verifier (as another service
+// would run it) verifies every still-valid token it has seen, continuously: not one may fail.
+// Short lifetimes stand in for the defaults: access 3 s, refresh 4 s, so a retired key stays
+// published 7 s; the new key is published 2 s before it signs, the verifier caches the JWKS 1 s.
+
+const run = promisify(execFile)
+const cli = join(import.meta.dirname, '../../dist/cli/main.js')
+const issuer = 'http://baton.test'
+const audience = 'orders-api'
+
+describe('key rotation under continuous verification', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'baton-keys-'))
+  const env = {
+    BATON_DATABASE_URL: `sqlite:${join(directory, 'baton.db')}`,
+    BATON_ISSUER: issuer,
+    BATON_AUDIENCE: audience,
+    BATON_ACCESS_TOKEN_TTL: '3s',
+    BATON_REFRESH_TOKEN_TTL: '4s',
+    BATON_KEY_RELOAD_INTERVAL: '1s',
+  }
+  let server: ServerProcess
+
+  beforeAll(async () => {
+    server = await startServerProcess(env)
+  })
+  afterAll(async () => {
+    await server?.stop()
+    rmSync(directory, { recursive: true, force: true })
+  })
+
+  const keys = async (...args: string[]): Promise<string> =>
+    (
+      await run(process.execPath, [cli, 'keys', ...args], {
+        env: { PATH: process.env['PATH'], ...env },
+      })
+    ).stdout
+  const listed = async (): Promise<{ kid: string; state: string }[]> =>
+    (await keys('list', '--json'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kid: string; state: string })
+  const jwks = async (): Promise<{ kids: string[]; cacheControl: string | null }> => {
+    const response = await fetch(`${server.url}/.well-known/jwks.json`)
+    const body = (await response.json()) as { keys: { kid: string }[] }
+    return {
+      kids: body.keys.map((key) => key.kid),
+      cacheControl: response.headers.get('cache-control'),
+    }
+  }
+
+  it('rotates twice with zero failures for valid tokens, and unpublishes the retired key', async () => {
+    const verifier = createVerifier({
+      issuer,
+      audience,
+      jwksUrl: `${server.url}/.well-known/jwks.json`,
+      jwksMaxAge: 1,
+      cacheSize: 0,
+    })
+    const signup = await fetch(`${server.url}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: uniqueEmail(), password: strongPassword }),
+    })
+    let tokens = (await signup.json()) as TokenBody & { refreshToken: string }
+    const [first] = await listed()
+    expect(first).toMatchObject({ state: 'current' })
+    const firstKid = first?.kid ?? ''
+    expect(await jwks()).toEqual({ kids: [firstKid], cacheControl: 'public, max-age=300' })
+
+    const seen: { token: string; exp: number; kid: string }[] = []
+    const failures: string[] = []
+    let verifications = 0
+    let stop = false
+    const remember = (accessToken: string): void => {
+      const { header, payload } = decodeJWT(accessToken)
+      seen.push({ token: accessToken, exp: Number(payload['exp']), kid: String(header['kid']) })
+    }
+    remember(tokens.accessToken)
+
+    // A client refreshing every 250 ms, and a service verifying every valid token every 50 ms.
+    const client = (async () => {
+      while (!stop) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        const response = await fetch(`${server.url}/auth/refresh`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+        })
+        if (response.status !== 200) {
+          failures.push(`refresh answered ${response.status}: ${await response.text()}`)
+          continue
+        }
+        tokens = (await response.json()) as typeof tokens
+        remember(tokens.accessToken)
+      }
+    })()
+    const service = (async () => {
+      while (!stop) {
+        const now = Date.now() / 1000
+        // A margin under exp: a token expiring mid-check is not a rotation failure.
+        for (const entry of seen.filter((candidate) => candidate.exp > now + 0.5)) {
+          verifications++
+          await verifier.verify(entry.token).catch((error: unknown) => {
+            failures.push(
+              `${entry.kid}: ${error instanceof VerifyError ? (error.detail ?? error.code) : String(error)}`,
+            )
+          })
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })()
+
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+    await sleep(1000)
+    expect(await keys('rotate', '--activate-in', '2s')).toMatch(/as next; it signs from/)
+    const afterFirst = await listed()
+    const second = afterFirst.find((key) => key.state === 'next')?.kid ?? ''
+    expect(afterFirst.map((key) => key.state).sort()).toEqual(['current', 'next'])
+    // Published before it signs (within the server's 1 s reload).
+    await sleep(1200)
+    expect((await jwks()).kids.sort()).toEqual([firstKid, second].sort())
+    expect(decodeJWT(tokens.accessToken).header['kid']).toBe(firstKid)
+    await sleep(2500)
+    expect(decodeJWT(tokens.accessToken).header['kid']).toBe(second)
+
+    expect(await keys('rotate', '--activate-in', '2s')).toMatch(/as next/)
+    const third = (await listed()).find((key) => key.state === 'next')?.kid ?? ''
+    await sleep(3500)
+    expect(decodeJWT(tokens.accessToken).header['kid']).toBe(third)
+    const states = Object.fromEntries((await listed()).map((key) => [key.kid, key.state]))
+    expect(states).toMatchObject({ [third]: 'current', [second]: 'retired' })
+
+    // The first key retired about 5.2 s in and stays published 7 s after: wait it out.
+    await sleep(5000)
+    stop = true
+    await Promise.all([client, service])
+    expect((await jwks()).kids).not.toContain(firstKid)
+    expect((await jwks()).kids).toContain(third)
+    expect(failures).toEqual([])
+    expect(new Set(seen.map((entry) => entry.kid))).toEqual(new Set([firstKid, second, third]))
+    expect(verifications).toBeGreaterThan(200)
+  }, 40_000)
+})
