@@ -9,7 +9,10 @@ export const postgresUrl =
   process.env['BATON_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const redisUrl = process.env['BATON_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
-export type Service = 'postgres' | 'redis' | 'redis-binaries' | 'openssl'
+export type Service = 'postgres' | 'redis' | 'redis-binaries' | 'openssl' | 'chromium'
+
+/** Debian's Chromium, driven by playwright-core (never a downloaded browser). */
+export const chromiumPath = process.env['BATON_TEST_CHROMIUM'] ?? '/usr/bin/chromium'
 
 export interface ServiceCheck {
   service: Service
@@ -39,6 +42,12 @@ async function probe(service: Service): Promise<string | null> {
       return probeRedisBinaries()
     case 'openssl':
       return probeBinary('openssl', ['version'], 'Debian package openssl')
+    case 'chromium':
+      return probeBinary(
+        chromiumPath,
+        ['--version'],
+        'Debian package chromium (apt-get install chromium), or set BATON_TEST_CHROMIUM',
+      )
   }
 }
 

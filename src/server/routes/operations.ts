@@ -12,8 +12,13 @@ export const operationsRoutes: FastifyPluginAsync<OperationsRoutesOptions> = asy
   app,
   { baton, metrics },
 ) => {
+  // Public keys, readable from any origin: a verifier in a browser or an edge worker on another
+  // origin fetches them too. No credentials are involved, so `*` is safe here.
   app.get('/.well-known/jwks.json', async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=300').send(baton.keyring.jwks()),
+    reply
+      .header('cache-control', 'public, max-age=300')
+      .header('access-control-allow-origin', '*')
+      .send(baton.keyring.jwks()),
   )
 
   // Liveness says nothing about the stores: restarting a process does not fix a dead Redis.
