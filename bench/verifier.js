@@ -1,5 +1,6 @@
 // baton/verify against raw node:crypto and jose, in one run: first verification of each token
 // (every token new), and repeated verification of one token (the verified-token cache).
+import { Buffer } from 'node:buffer'
 import console from 'node:console'
 import { verify } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
