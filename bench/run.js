@@ -18,10 +18,12 @@ import {
 } from './lib/report.js'
 import { removeAllTempDirs } from './lib/temp.js'
 import { runInProcessMeBench } from './me-inprocess.js'
+import { runMiddlewareBench } from './middleware.js'
 import { runInProcessRefreshBench } from './refresh-inprocess.js'
 import { measurePgDrivers } from './pg-drivers.js'
 import { LONG_USER_AGENT, measureRedisMemory } from './redis-memory.js'
 import { availableServices, postgresUrl, redisUrl, runStoreBench } from './stores.js'
+import { runVerifierBench } from './verifier.js'
 
 // Whatever happens (error, Ctrl-C), the server children die and the temp databases go.
 process.on('exit', () => {
@@ -41,34 +43,34 @@ log(
 )
 
 log(
-  `\n[1/7] token crypto (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
+  `\n[1/9] token crypto (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
 )
 const crypto = await runCryptoBench({ ...options, log })
 
 log(
-  `\n[2/7] in-process refresh (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s)\n`,
+  `\n[2/9] in-process refresh (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s)\n`,
 )
 const inProcess = await runInProcessRefreshBench({ ...options, log })
 if (inProcess.firstError)
   log(`  first failure: ${inProcess.firstError?.stack ?? inProcess.firstError}\n`)
 
 log(
-  `\n[3/7] in-process /auth/me work (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
+  `\n[3/9] in-process /auth/me work (${options.microWarmupSeconds} s warm-up + ${options.microSeconds} s each)\n`,
 )
 const meInProcess = await runInProcessMeBench({ ...options, log })
 
 log(
-  `\n[4/7] HTTP (autocannon, ${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each)\n`,
+  `\n[4/9] HTTP (autocannon, ${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each)\n`,
 )
 const http = await runHttpBench({ ...options, log })
 
 log(
-  `\n[5/7] HTTP refresh per session store (${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each, 2 rounds)\n`,
+  `\n[5/9] HTTP refresh per session store (${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each, 2 rounds)\n`,
 )
 const stores = await runStoreBench({ ...options, log })
 
 const services = await availableServices()
-log('\n[6/7] Redis memory per session (MEMORY USAGE over 10,000 sessions)\n')
+log('\n[6/9] Redis memory per session (MEMORY USAGE over 10,000 sessions)\n')
 const memory = services.redis ? { skipped: services.redis } : { results: [] }
 for (const sessionsPerUser of memory.skipped ? [] : [1, 2]) {
   const result = await measureRedisMemory({ url: redisUrl, sessionsPerUser, rotated: true })
@@ -76,7 +78,7 @@ for (const sessionsPerUser of memory.skipped ? [] : [1, 2]) {
   log(`  ${sessionsPerUser} per user: ${Math.round(result.bytesPerSession)} bytes\n`)
 }
 
-log('\n[7/7] PostgreSQL rotation statement, pg vs postgres.js\n')
+log('\n[7/9] PostgreSQL rotation statement, pg vs postgres.js\n')
 const drivers = services.postgres
   ? { skipped: services.postgres }
   : await measurePgDrivers({
@@ -85,6 +87,14 @@ const drivers = services.postgres
       rounds: options.quick ? 1 : 3,
       log,
     })
+
+log('\n[8/9] verifier: baton/verify vs raw node:crypto and jose\n')
+const verifier = await runVerifierBench({ ...options, log })
+
+log(
+  `\n[9/9] middleware: protected vs unprotected routes (${options.httpWarmupSeconds} s warm-up + ${options.httpSeconds} s each, 2 rounds)\n`,
+)
+const middleware = await runMiddlewareBench({ ...options, log })
 
 const rows = [
   ...buildRows({ alg: options.alg, crypto, inProcess, meInProcess, http }),
@@ -107,9 +117,11 @@ const markdown = toMarkdown({
   profiles: http.profiles,
 })
 
+const report = `${markdown}\n${verifier.markdown}\n${middleware.markdown}`
+
 // Formatted as the repository's Prettier would, so `npm run format:check` stays clean.
 const markdownFile = fileURLToPath(new URL('./results/latest.md', import.meta.url))
-const formatted = await formatMarkdown(markdown, markdownFile)
+const formatted = await formatMarkdown(report, markdownFile)
 
 log(`\n${toConsoleTable(rows)}\n`)
 for (const text of http.profiles) log(`\n${text}\n`)
