@@ -16,8 +16,26 @@ export interface ServerProcess {
 /** Starts the built CLI (`npm test` builds first) and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm test`, which builds first')
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0'], {
-    env: { PATH: process.env['PATH'], BATON_LOG_LEVEL: 'info', ...env },
+  return startNodeProcess({
+    name: 'baton serve',
+    args: [cli, 'serve', '--port', '0'],
+    env: { BATON_LOG_LEVEL: 'info', ...env },
+    listening: /baton listening on (http:\/\/[\d.:]+)/,
+  })
+}
+
+/**
+ * `node <args>` with only PATH and `env` in its environment; resolves once its output matches
+ * `listening` (whose first group is the URL), and is stopped by PID.
+ */
+export async function startNodeProcess(options: {
+  name: string
+  args: string[]
+  env: Record<string, string>
+  listening: RegExp
+}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, options.args, {
+    env: { PATH: process.env['PATH'], ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -31,12 +49,12 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     await exited
     clearTimeout(timer)
   }
-  for (let waited = 0; waited < 20_000; waited += 50) {
-    const match = /baton listening on (http:\/\/[\d.:]+)/.exec(output)
+  for (let waited = 0; waited < 20_000; waited += 25) {
+    const match = options.listening.exec(output)
     if (match?.[1]) return { url: match[1], child, output: () => output, stop }
     if (child.exitCode !== null) break
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, 25))
   }
   await stop()
-  throw new Error(`baton serve did not start:\n${output}`)
+  throw new Error(`${options.name} did not start:\n${output}`)
 }

@@ -1,7 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto'
-import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose'
+import type { JWTPayload } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VerifierOptions } from '../../src/verify/index.js'
+import { audience, claims, issuer, makeKey, sign, type TestKey } from '../helpers/foreign-tokens.js'
 import { frameworks, startApp, type RunningApp } from './apps.js'
 
 /**
@@ -9,33 +9,14 @@ import { frameworks, startApp, type RunningApp } from './apps.js'
  * these tests prove they answer alike, through real HTTP, for every outcome.
  */
 
-const issuer = 'https://auth.example.com'
-const audience = 'orders-api'
-const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-let publicJwk: JWK
+let key: TestKey
 
 beforeAll(async () => {
-  const jwk = await exportJWK(publicKey)
-  publicJwk = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'ES256', use: 'sig' }
+  key = await makeKey('ES256')
 })
 
-function token(overrides: JWTPayload = {}): Promise<string> {
-  const iat = Math.floor(Date.now() / 1000)
-  return new SignJWT({
-    iss: issuer,
-    sub: 'user-1',
-    aud: audience,
-    iat,
-    exp: iat + 900,
-    jti: `jti-${Math.random()}`,
-    sid: 'session-1',
-    scope: 'orders:read profile',
-    roles: ['user'],
-    ...overrides,
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: String(publicJwk.kid), typ: 'at+jwt' })
-    .sign(privateKey)
-}
+const token = (overrides: JWTPayload = {}): Promise<string> =>
+  sign(key, claims({ scope: 'orders:read profile', ...overrides }))
 
 describe.each(frameworks)('%s middleware', (framework) => {
   let app: RunningApp
@@ -44,7 +25,7 @@ describe.each(frameworks)('%s middleware', (framework) => {
     const options: VerifierOptions = {
       issuer,
       audience,
-      jwks: { keys: [publicJwk] },
+      jwks: { keys: [key.publicJwk] },
       revocations: { isRevoked: (sid) => revoked.has(sid) },
     }
     app = await startApp(framework, options)

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { startServerProcess, type ServerProcess } from '../helpers/processes.js'
+import { startNodeProcess, startServerProcess, type ServerProcess } from '../helpers/processes.js'
 import { strongPassword, uniqueEmail, type TokenBody } from '../helpers/server.js'
 import { describeWith, redisUrl } from '../helpers/services.js'
 import { deleteRedisPrefix } from '../helpers/storage.js'
@@ -13,48 +12,20 @@ import { deleteRedisPrefix } from '../helpers/storage.js'
 // tokens until `exp`; with the revocation channel they refuse them within a second instead.
 // Baton and the protected API run as separate processes, as they would in production.
 
-interface ApiProcess {
-  url: string
-  child: ChildProcess
-  stop(): Promise<void>
-}
-
-async function startProtectedApi(env: Record<string, string>): Promise<ApiProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(import.meta.dirname, '../fixtures/protected-api.mjs')],
-    {
-      env: { PATH: process.env['PATH'], ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  }
-  for (let waited = 0; waited < 15_000; waited += 25) {
-    const match = /listening on (http:\/\/[\d.:]+)/.exec(output)
-    if (match?.[1]) return { url: match[1], child, stop }
-    if (child.exitCode !== null) break
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  await stop()
-  throw new Error(`the protected API did not start:\n${output}`)
-}
+const startProtectedApi = (env: Record<string, string>): Promise<ServerProcess> =>
+  startNodeProcess({
+    name: 'the protected API',
+    args: [join(import.meta.dirname, '../fixtures/protected-api.mjs')],
+    env,
+    listening: /listening on (http:\/\/[\d.:]+)/,
+  })
 
 await describeWith(['redis'], 'the revocation channel reaching another process', () => {
   const prefix = `baton-test-${randomBytes(6).toString('hex')}:`
   const channelUrl = `${redisUrl}/?prefix=${encodeURIComponent(prefix)}`
   const directory = mkdtempSync(join(tmpdir(), 'baton-revocation-'))
   let baton: ServerProcess
-  const apis: ApiProcess[] = []
+  const apis: ServerProcess[] = []
   let apiEnv: Record<string, string>
 
   beforeAll(async () => {
@@ -89,7 +60,7 @@ await describeWith(['redis'], 'the revocation channel reaching another process',
     expect(response.status).toBe(201)
     return (await response.json()) as TokenBody
   }
-  const callApi = (api: ApiProcess, accessToken: string): Promise<Response> =>
+  const callApi = (api: ServerProcess, accessToken: string): Promise<Response> =>
     fetch(`${api.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } })
 
   it('refuses the old access token within 1 s of /auth/logout-all', async () => {

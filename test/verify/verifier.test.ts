@@ -1,5 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose'
+import { SignJWT, type JWK, type JWTPayload } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SigningAlgorithm } from '../../src/core/config/config.js'
 import {
@@ -8,59 +7,19 @@ import {
   type CryptoBackend,
   type VerifierOptions,
 } from '../../src/verify/index.js'
+import {
+  audience,
+  claims,
+  issuer,
+  makeKey,
+  nowSeconds,
+  sign,
+  type TestKey,
+} from '../helpers/foreign-tokens.js'
 import { createTestServer, decodeJWT, signup, type TestServer } from '../helpers/server.js'
 
-const issuer = 'https://auth.example.com'
-const audience = 'orders-api'
 const algorithms: SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256']
 const backends: CryptoBackend[] = ['node', 'webcrypto']
-
-interface TestKey {
-  alg: SigningAlgorithm
-  kid: string
-  privateKey: KeyObject
-  publicJwk: JWK
-}
-
-async function makeKey(alg: SigningAlgorithm): Promise<TestKey> {
-  const { privateKey, publicKey } =
-    alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : alg === 'EdDSA'
-        ? generateKeyPairSync('ed25519')
-        : generateKeyPairSync('rsa', { modulusLength: 2048 })
-  const jwk = await exportJWK(publicKey)
-  const kid = await calculateJwkThumbprint(jwk)
-  return { alg, kid, privateKey, publicJwk: { ...jwk, kid, alg, use: 'sig' } }
-}
-
-const nowSeconds = (): number => Math.floor(Date.now() / 1000)
-
-function claims(overrides: JWTPayload = {}): JWTPayload {
-  const iat = nowSeconds()
-  return {
-    iss: issuer,
-    sub: 'user-1',
-    aud: audience,
-    iat,
-    exp: iat + 900,
-    jti: `jti-${Math.random()}`,
-    sid: 'session-1',
-    scope: 'orders:read',
-    roles: ['user'],
-    ...overrides,
-  }
-}
-
-function sign(
-  key: TestKey,
-  payload: JWTPayload = claims(),
-  header: Record<string, unknown> = {},
-): Promise<string> {
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header })
-    .sign(key.privateKey)
-}
 
 async function refusal(promise: Promise<unknown>): Promise<VerifyError> {
   const error = await promise.then(
