@@ -64,6 +64,12 @@ export function keysCommand(): Command {
         process.stdout.write(
           `added ${key.alg} key ${key.kid} as next; it signs from ${new Date(key.activatedAt ?? now).toISOString()}\n`,
         )
+        if (key.alg !== config.signingAlg) {
+          // An instance starting with another BATON_SIGNING_ALG makes a key of that one at once.
+          process.stdout.write(
+            `note: set BATON_SIGNING_ALG=${key.alg} on every instance before they next restart\n`,
+          )
+        }
       })
     })
   return keys
