@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
+import { clientsCommand } from './clients.js'
 import { serveCommand } from './serve.js'
 
 const program = new Command('baton')
   .description('Baton: access and refresh tokens with rotation, reuse detection and revocation.')
   .addCommand(serveCommand())
+  .addCommand(clientsCommand())
 
 await program.parseAsync(process.argv)
