@@ -3,6 +3,9 @@ import type { BatonConfig } from './config/config.js'
 import { BatonError } from './errors.js'
 import type { BatonObserver } from './events.js'
 import { KeyRing } from './keys/keyring.js'
+import { OAuthClients } from './oauth/clients.js'
+import { OAuthService } from './oauth/oauth-service.js'
+import { ScopePolicy } from './oauth/scope-policy.js'
 import { createArgon2Hasher } from './passwords/argon2-hasher.js'
 import { warmPasswordPolicy } from './passwords/password-policy.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from './ports.js'
@@ -29,6 +32,8 @@ export interface Baton {
   readonly refreshTokens: RefreshTokens
   readonly sessions: SessionService
   readonly accounts: AccountService
+  /** `/oauth/*`: grants, client authentication, revocation, introspection. */
+  readonly oauth: OAuthService
   readonly database: DatabaseStore
   readonly sessionStore: SessionStore
   /** A bearer token's claims, or `invalid_token` / `access_token_expired` / `session_revoked`. */
@@ -62,6 +67,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     ttl: config.accessTokenTtl,
   })
   const refreshTokens = new RefreshTokens({ keyring, clock, issuer: config.issuer })
+  const scopes = new ScopePolicy(config.scopes)
   const sessions = new SessionService({
     store: options.sessions,
     users: options.database,
@@ -70,6 +76,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     refreshTokens,
     clock,
     observer,
+    scopes,
     policy: {
       refreshTokenTtl: config.refreshTokenTtl,
       sessionMaxAge: config.sessionMaxAge,
@@ -87,6 +94,15 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     observer,
     loginMaxFailures: config.loginMaxFailures,
     loginFailureWindow: config.loginFailureWindow,
+  })
+  const oauth = new OAuthService({
+    clients: new OAuthClients({ configured: config.oauthClients, store: options.database }),
+    scopes,
+    accounts,
+    sessions,
+    accessTokens,
+    refreshTokens,
+    introspectionCredentials: config.introspectionCredentials,
   })
   warmPasswordPolicy()
   await accounts.warm()
@@ -116,6 +132,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     refreshTokens,
     sessions,
     accounts,
+    oauth,
     database: options.database,
     sessionStore: options.sessions,
     async authenticate(accessToken) {

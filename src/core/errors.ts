@@ -21,6 +21,11 @@ export type BatonErrorCode =
   | 'payload_too_large'
   | 'rate_limited'
   | 'store_unavailable'
+  // OAuth 2.0 (RFC 6749 §5.2), answered by `/oauth/*` only.
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'invalid_scope'
+  | 'unsupported_grant_type'
 
 export const batonErrorCodes: readonly BatonErrorCode[] = [
   'invalid_request',
@@ -40,6 +45,10 @@ export const batonErrorCodes: readonly BatonErrorCode[] = [
   'payload_too_large',
   'rate_limited',
   'store_unavailable',
+  'invalid_client',
+  'invalid_grant',
+  'invalid_scope',
+  'unsupported_grant_type',
 ]
 
 export interface BatonErrorOptions {

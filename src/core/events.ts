@@ -14,7 +14,14 @@ export type RefreshOutcome =
   /** A store failed: nothing was decided. */
   | 'error'
 export type RevocationReason =
-  'logout' | 'logout_all' | 'session_deleted' | 'refresh_token_reused' | 'user_missing' | 'admin'
+  | 'logout'
+  | 'logout_all'
+  | 'session_deleted'
+  | 'refresh_token_reused'
+  | 'user_missing'
+  | 'admin'
+  /** `/oauth/revoke` (RFC 7009). */
+  | 'token_revocation'
 
 export interface BatonObserver {
   login?(outcome: LoginOutcome): void

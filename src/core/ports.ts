@@ -155,8 +155,32 @@ export interface AuditLog {
   listEvents(options: { userId?: string; limit: number }): Promise<SecurityEvent[]>
 }
 
-/** The database store: users, keys and audit events. */
-export interface DatabaseStore extends UserStore, KeyStore, AuditLog {
+/**
+ * An OAuth client registered with `baton clients add` (clients of `BATON_OAUTH_CLIENTS` live in
+ * the configuration, not here).
+ */
+export interface StoredOAuthClient {
+  /** The `client_id`. */
+  id: string
+  /**
+   * `sha256:<base64url digest>` of a confidential client's generated secret; null for a public
+   * client. The secret itself is never stored.
+   */
+  secretHash: string | null
+  createdAt: number
+}
+
+export interface OAuthClientStore {
+  /** Every stored client, oldest first. */
+  listClients(): Promise<StoredOAuthClient[]>
+  /** Returns false, changing nothing, when the id is taken. */
+  insertClient(client: StoredOAuthClient): Promise<boolean>
+  /** Returns false when there was no such client. */
+  deleteClient(id: string): Promise<boolean>
+}
+
+/** The database store: users, keys, OAuth clients and audit events. */
+export interface DatabaseStore extends UserStore, KeyStore, OAuthClientStore, AuditLog {
   ping(): Promise<void>
   close(): Promise<void>
 }

@@ -17,6 +17,7 @@ import { createServerMetrics, type ServerMetrics } from './metrics.js'
 import { RefreshCookie } from './refresh-delivery.js'
 import { authAccountRoutes } from './routes/auth-account.js'
 import { authTokenRoutes } from './routes/auth-tokens.js'
+import { oauthRoutes } from './routes/oauth.js'
 import { operationsRoutes } from './routes/operations.js'
 
 /** API.md: bodies over 16 KiB get 413. */
@@ -52,6 +53,9 @@ export const loggerRedaction = {
     '*.password',
     '*.refreshToken',
     '*.accessToken',
+    '*.refresh_token',
+    '*.access_token',
+    '*.client_secret',
   ],
   censor: '[redacted]',
 }
@@ -166,6 +170,7 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   await app.register(authTokenRoutes, { baton, cookie })
   await app.register(authAccountRoutes, { baton })
   await app.register(operationsRoutes, { baton, metrics })
+  await app.register(oauthRoutes, { baton })
   return { app, baton, metrics }
 }
 

@@ -19,6 +19,10 @@ export const httpStatusOf: Record<BatonErrorCode, number> = {
   payload_too_large: 413,
   rate_limited: 429,
   store_unavailable: 503,
+  invalid_client: 401,
+  invalid_grant: 400,
+  invalid_scope: 400,
+  unsupported_grant_type: 400,
 }
 
 /** Seconds a client should wait after a 503 before retrying. */

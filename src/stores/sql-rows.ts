@@ -1,4 +1,10 @@
-import type { KeyState, SecurityEvent, SessionRecord, StoredKey } from '../core/ports.js'
+import type {
+  KeyState,
+  SecurityEvent,
+  SessionRecord,
+  StoredKey,
+  StoredOAuthClient,
+} from '../core/ports.js'
 
 /**
  * The rows the SQL stores (SQLite, PostgreSQL) read and write, and their mapping to the core's
@@ -45,6 +51,16 @@ export interface EventRow {
   ip: string | null
   user_agent: string | null
   detail: string | null
+}
+
+export interface ClientRow {
+  id: string
+  secret_hash: string | null
+  created_at: number
+}
+
+export function fromClientRow(row: ClientRow): StoredOAuthClient {
+  return { id: row.id, secretHash: row.secret_hash, createdAt: row.created_at }
 }
 
 export interface CounterRow {

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomId } from '../../src/core/ids.js'
-import type { DatabaseStore, SecurityEvent, StoredKey, UserRecord } from '../../src/core/ports.js'
+import type {
+  DatabaseStore,
+  SecurityEvent,
+  StoredKey,
+  StoredOAuthClient,
+  UserRecord,
+} from '../../src/core/ports.js'
 
 export interface DatabaseStoreFixture {
   store: DatabaseStore
@@ -31,6 +37,15 @@ function key(overrides: Partial<StoredKey> = {}): StoredKey {
     activatedAt: null,
     retiredAt: null,
     removeAfter: null,
+    ...overrides,
+  }
+}
+
+function client(overrides: Partial<StoredOAuthClient> = {}): StoredOAuthClient {
+  return {
+    id: `client-${randomId()}`,
+    secretHash: `sha256:${randomId()}${randomId()}`,
+    createdAt: Date.now(),
     ...overrides,
   }
 }
@@ -160,6 +175,60 @@ export function describeDatabaseStoreContract(
         const kids = (await store().listKeys()).map((stored) => stored.kid)
         expect(kids).toContain(kept.kid)
         expect(kids).not.toContain(deleted.kid)
+      })
+    })
+
+    describe('OAuth clients', () => {
+      const find = async (id: string) =>
+        (await store().listClients()).find((stored) => stored.id === id)
+
+      it('inserts public and confidential clients and lists them with every field', async () => {
+        const confidential = client()
+        const open = client({ secretHash: null, createdAt: confidential.createdAt + 1 })
+        expect(await store().insertClient(confidential)).toBe(true)
+        expect(await store().insertClient(open)).toBe(true)
+        expect(await find(confidential.id)).toEqual(confidential)
+        expect(await find(open.id)).toEqual(open)
+      })
+
+      it('lists clients oldest first', async () => {
+        const at = Date.now() - 365 * 86_400_000
+        const newer = client({ createdAt: at + 1 })
+        const older = client({ createdAt: at })
+        await store().insertClient(newer)
+        await store().insertClient(older)
+        const ids = (await store().listClients()).map((stored) => stored.id)
+        expect(ids.indexOf(older.id)).toBeGreaterThanOrEqual(0)
+        expect(ids.indexOf(older.id)).toBeLessThan(ids.indexOf(newer.id))
+      })
+
+      it('refuses a taken id and leaves the first client untouched', async () => {
+        const first = client({ secretHash: null })
+        expect(await store().insertClient(first)).toBe(true)
+        expect(await store().insertClient({ ...first, secretHash: 'sha256:other' })).toBe(false)
+        expect(await find(first.id)).toEqual(first)
+      })
+
+      it('deletes a client, saying whether there was one', async () => {
+        const kept = client()
+        const deleted = client()
+        await store().insertClient(kept)
+        await store().insertClient(deleted)
+        expect(await store().deleteClient(deleted.id)).toBe(true)
+        expect(await store().deleteClient(deleted.id)).toBe(false)
+        expect(await store().deleteClient(`client-${randomId()}`)).toBe(false)
+        expect(await find(deleted.id)).toBeUndefined()
+        expect(await find(kept.id)).toEqual(kept)
+      })
+
+      it('isolates the caller from the stored client', async () => {
+        const stored = client()
+        await store().insertClient(stored)
+        stored.secretHash = null
+        const found = await find(stored.id)
+        expect(found?.secretHash).not.toBeNull()
+        if (found) found.secretHash = null
+        expect((await find(stored.id))?.secretHash).not.toBeNull()
       })
     })
 

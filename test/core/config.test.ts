@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       cookiePath: '/auth',
       oauthClients: [{ id: 'baton', secret: null }],
       introspectionCredentials: [],
+      scopes: [],
       loginMaxFailures: 5,
     })
   })
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
       BATON_COOKIE_SECURE: 'false',
       BATON_OAUTH_CLIENTS: 'web,backend:0123456789abcdef0123',
       BATON_INTROSPECTION_CREDENTIALS: 'api:0123456789abcdef',
+      BATON_SCOPES: 'read, write\tadmin:users=admin|ops  https://api.example.com/x',
       BATON_LOGIN_MAX_FAILURES: '10',
     })
     expect(config).toMatchObject({
@@ -85,6 +87,12 @@ describe('loadConfig', () => {
         { id: 'backend', secret: '0123456789abcdef0123' },
       ],
       introspectionCredentials: [{ id: 'api', secret: '0123456789abcdef' }],
+      scopes: [
+        { name: 'read', roles: null },
+        { name: 'write', roles: null },
+        { name: 'admin:users', roles: ['admin', 'ops'] },
+        { name: 'https://api.example.com/x', roles: null },
+      ],
       loginMaxFailures: 10,
     })
   })
@@ -109,6 +117,11 @@ describe('loadConfig', () => {
     ['BATON_OAUTH_CLIENTS', 'web:short'],
     ['BATON_OAUTH_CLIENTS', 'a,a'],
     ['BATON_INTROSPECTION_CREDENTIALS', 'nosecret'],
+    ['BATON_SCOPES', 'read read'],
+    ['BATON_SCOPES', 'admin='],
+    ['BATON_SCOPES', 'admin=ops||x'],
+    ['BATON_SCOPES', 'say"hi"'],
+    ['BATON_SCOPES', '=admin'],
     ['BATON_LOGIN_MAX_FAILURES', '0'],
     ['BATON_LOG_LEVEL', 'loud'],
     ['BATON_AUDIENCE', 'http://127.0.0.1:3000'],

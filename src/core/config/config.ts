@@ -10,6 +10,16 @@ export interface OAuthClientConfig {
   secret: string | null
 }
 
+/** What a `client_id` may be, wherever a client is defined (configuration or `baton clients`). */
+export const clientIdPattern = /^[A-Za-z0-9._~-]{1,128}$/
+
+/** One scope of `BATON_SCOPES`. */
+export interface ScopeDefinition {
+  name: string
+  /** The roles a user needs for it (any one of them); null when every user may have it. */
+  roles: string[] | null
+}
+
 export interface BatonConfig {
   host: string
   port: number
@@ -33,6 +43,8 @@ export interface BatonConfig {
   cookieDomain: string | null
   oauthClients: OAuthClientConfig[]
   introspectionCredentials: { id: string; secret: string }[]
+  /** The scopes OAuth clients may request, each open to everyone or to some roles. */
+  scopes: ScopeDefinition[]
   loginMaxFailures: number
   /** Seconds over which `loginMaxFailures` are counted. */
   loginFailureWindow: number
@@ -98,6 +110,10 @@ export const configVariables = {
   BATON_INTROSPECTION_CREDENTIALS: {
     default: '',
     doc: '`id:secret` pairs for `/oauth/introspect`',
+  },
+  BATON_SCOPES: {
+    default: '',
+    doc: 'scopes OAuth clients may request, space- or comma-separated; `name=role|role` limits one to users with one of those roles (e.g. `read write admin:users=admin|ops`)',
   },
   BATON_LOGIN_MAX_FAILURES: {
     default: '5',
@@ -245,6 +261,7 @@ export function loadConfig(env: Env = process.env): BatonConfig {
     cookieDomain,
     oauthClients: oauthClients(read('BATON_OAUTH_CLIENTS') ?? 'baton'),
     introspectionCredentials: credentials(read('BATON_INTROSPECTION_CREDENTIALS') ?? ''),
+    scopes: scopeDefinitions(read('BATON_SCOPES') ?? ''),
     loginMaxFailures: integer(
       'BATON_LOGIN_MAX_FAILURES',
       read('BATON_LOGIN_MAX_FAILURES') ?? '5',
@@ -351,7 +368,7 @@ function oauthClients(text: string): OAuthClientConfig[] {
     const separator = entry.indexOf(':')
     const id = separator === -1 ? entry : entry.slice(0, separator)
     const secret = separator === -1 ? null : entry.slice(separator + 1)
-    if (!/^[A-Za-z0-9._~-]+$/.test(id)) {
+    if (!clientIdPattern.test(id)) {
       throw new ConfigError('BATON_OAUTH_CLIENTS', `"${id}" is not a valid client id`)
     }
     if (secret !== null && secret.length < 16) {
@@ -383,6 +400,36 @@ function credentials(text: string): { id: string; secret: string }[] {
     }
     return { id: entry.slice(0, separator), secret }
   })
+}
+
+// RFC 6749 §3.3 scope-token characters, minus the separators of this setting (`,` and `=`).
+const scopeNamePattern = /^[\x21\x23-\x2B\x2D-\x3C\x3E-\x5B\x5D-\x7E]+$/
+const rolePattern = /^[^\s,|=]+$/
+
+function scopeDefinitions(text: string): ScopeDefinition[] {
+  const definitions: ScopeDefinition[] = []
+  for (const entry of text.split(/[\s,]+/).filter((part) => part !== '')) {
+    const separator = entry.indexOf('=')
+    const name = separator === -1 ? entry : entry.slice(0, separator)
+    if (!scopeNamePattern.test(name)) {
+      throw new ConfigError('BATON_SCOPES', `"${entry}" is not a scope name (RFC 6749 §3.3)`)
+    }
+    if (definitions.some((definition) => definition.name === name)) {
+      throw new ConfigError('BATON_SCOPES', `the scope "${name}" appears twice`)
+    }
+    let roles: string[] | null = null
+    if (separator !== -1) {
+      roles = entry.slice(separator + 1).split('|')
+      if (!roles.every((role) => rolePattern.test(role))) {
+        throw new ConfigError(
+          'BATON_SCOPES',
+          `"${entry}" must list roles as name=role|role, with at least one role`,
+        )
+      }
+    }
+    definitions.push({ name, roles })
+  }
+  return definitions
 }
 
 function splitList(text: string): string[] {

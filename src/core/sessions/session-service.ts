@@ -10,6 +10,7 @@ import type {
   UserRecord,
   UserStore,
 } from '../ports.js'
+import type { ScopePolicy } from '../oauth/scope-policy.js'
 import type { AccessTokenClaims, AccessTokens } from '../tokens/access-token.js'
 import type { RefreshTokenClaims, RefreshTokens } from '../tokens/refresh-token.js'
 
@@ -45,7 +46,22 @@ export interface SessionServiceOptions {
   refreshTokens: RefreshTokens
   clock: Clock
   policy: SessionPolicy
+  scopes: ScopePolicy
   observer: BatonObserver
+}
+
+export interface RefreshRequest {
+  refreshToken: string
+  /** The bearer token sent along, if any (the two-token table). */
+  accessToken: string | null
+  context: ClientContext
+  /**
+   * The OAuth client presenting the token, or null (the default) for `/auth/refresh`. A token
+   * issued to another client, or to none, is refused before anything changes.
+   */
+  clientId?: string | null
+  /** OAuth `scope`: narrows the new access token within the session's grant, never widens it. */
+  scope?: string
 }
 
 /**
@@ -92,16 +108,12 @@ export class SessionService {
   }
 
   /**
-   * `/auth/refresh`: the two-token table of API.md plus rotation, grace and reuse detection.
-   * `accessToken` is the bearer token the client sent along, if any; it only matters when the
-   * refresh token has expired (sliding refresh) and is ignored when it is not valid for this
-   * session.
+   * `/auth/refresh` and the OAuth refresh grant: the two-token table of API.md plus rotation,
+   * grace and reuse detection. `accessToken` is the bearer token the client sent along, if any;
+   * it only matters when the refresh token has expired (sliding refresh) and is ignored when it
+   * is not valid for this session.
    */
-  async refresh(input: {
-    refreshToken: string
-    accessToken: string | null
-    context: ClientContext
-  }): Promise<IssuedTokens> {
+  async refresh(input: RefreshRequest): Promise<IssuedTokens> {
     let outcome: RefreshOutcome = 'error'
     try {
       const { tokens, how } = await this.#refresh(input)
@@ -115,20 +127,20 @@ export class SessionService {
     }
   }
 
-  async #refresh(input: {
-    refreshToken: string
-    accessToken: string | null
-    context: ClientContext
-  }): Promise<{ tokens: IssuedTokens; how: RefreshOutcome }> {
+  async #refresh(input: RefreshRequest): Promise<{ tokens: IssuedTokens; how: RefreshOutcome }> {
     const presented = await this.#o.refreshTokens.inspect(input.refreshToken)
     const claims = presented.claims
+    // Both checks read only the signed claims: a refused request changes nothing, not even by
+    // rotating, so the rightful client's token stays good.
+    assertSameClient(claims.client_id ?? null, input.clientId ?? null)
+    const narrowed = this.#o.scopes.narrow(input.scope, claims.scope ?? '')
     if (presented.expired) {
       const access = await this.#accessStateFor(input.accessToken, claims.sid)
       if (access === 'expired') {
         throw new BatonError('login_required', 'Both tokens have expired; sign in again.')
       }
       if (access === 'valid' && this.#o.policy.slidingRefresh) {
-        const tokens = await this.#slide(claims, input.context)
+        const tokens = await this.#slide(claims, input.context, narrowed)
         if (tokens) return { tokens, how: 'sliding' }
       }
       throw new BatonError('refresh_token_expired', 'The refresh token has expired.')
@@ -145,7 +157,7 @@ export class SessionService {
       input.context,
       now,
     )
-    if (swapped) return { tokens: await this.#issueFor(swapped, now), how: 'rotated' }
+    if (swapped) return { tokens: await this.#issueFor(swapped, now, narrowed), how: 'rotated' }
     let session = await this.#liveSession(claims, now)
     if (claims.jti === session.currentJti) {
       const rotated = await this.#rotate(
@@ -155,20 +167,24 @@ export class SessionService {
         input.context,
         now,
       )
-      if (rotated) return { tokens: await this.#issueFor(rotated, now), how: 'rotated' }
+      if (rotated) return { tokens: await this.#issueFor(rotated, now, narrowed), how: 'rotated' }
       // Lost the compare-and-swap to a concurrent refresh: its result decides below.
       now = this.#o.clock.now()
       session = await this.#liveSession(claims, now)
     }
     if (this.#withinGrace(session, claims.jti, now)) {
-      return { tokens: await this.#issueFor(session, now), how: 'grace_replay' }
+      return { tokens: await this.#issueFor(session, now, narrowed), how: 'grace_replay' }
     }
     await this.#revokeForReuse(session, input.context, now)
     throw new RefreshTokenReusedError(session.id)
   }
 
   /** Valid access + expired refresh (API.md two-token table, row 3). */
-  async #slide(claims: RefreshTokenClaims, context: ClientContext): Promise<IssuedTokens | null> {
+  async #slide(
+    claims: RefreshTokenClaims,
+    context: ClientContext,
+    narrowed: string[] | null,
+  ): Promise<IssuedTokens | null> {
     const now = this.#o.clock.now()
     const session = await this.#o.store.get(refOfClaims(claims), now)
     if (
@@ -180,7 +196,7 @@ export class SessionService {
       return null
     }
     const rotated = await this.#rotate(refOf(session), claims.jti, session.expiresAt, context, now)
-    return rotated ? this.#issueFor(rotated, now) : null
+    return rotated ? this.#issueFor(rotated, now, narrowed) : null
   }
 
   async #accessStateFor(
@@ -263,7 +279,10 @@ export class SessionService {
     })
   }
 
-  /** Sign out with a refresh token. Any token validly signed for the session will do, even expired. */
+  /**
+   * Sign out with a refresh token. Any token validly signed for the session will do, even expired;
+   * an OAuth client's token is left to `/oauth/revoke`, which knows whose it is.
+   */
   async logoutWithRefreshToken(refreshToken: string): Promise<void> {
     let claims: RefreshTokenClaims
     try {
@@ -272,7 +291,20 @@ export class SessionService {
       if (error instanceof BatonError && error.code === 'invalid_token') return
       throw error
     }
+    if (claims.client_id !== undefined) return
     await this.revoke(refOfClaims(claims), 'logout')
+  }
+
+  /**
+   * The session whose current refresh token this is, while it may still rotate (not revoked, not
+   * past its absolute expiry); null otherwise. For introspection: a retired token is inactive
+   * even inside the grace window.
+   */
+  async sessionOfCurrentToken(claims: RefreshTokenClaims): Promise<SessionRecord | null> {
+    const now = this.#o.clock.now()
+    const session = await this.#o.store.get(refOfClaims(claims), now)
+    if (session === null || session.revokedAt !== null || now >= session.expiresAt) return null
+    return session.currentJti === claims.jti ? session : null
   }
 
   async revoke(ref: SessionRef, reason: RevocationReason): Promise<boolean> {
@@ -320,20 +352,34 @@ export class SessionService {
     return revoked
   }
 
-  async #issueFor(session: SessionRecord, now: number): Promise<IssuedTokens> {
+  async #issueFor(
+    session: SessionRecord,
+    now: number,
+    narrowed: string[] | null,
+  ): Promise<IssuedTokens> {
     const user = await this.#o.users.findUserById(session.userId)
     if (user === null) {
       await this.#revoke(refOf(session), 'user_missing', now)
       throw new BatonError('session_revoked', 'This session has ended; sign in again.')
     }
-    return this.#tokensFor(session, user, now)
+    return this.#tokensFor(session, user, now, narrowed)
   }
 
-  #tokensFor(session: SessionRecord, user: UserRecord, now: number): IssuedTokens {
+  /**
+   * The access token gets the session's grant (or the narrowed request) as the user's roles
+   * allow it today; the refresh token always carries the original grant, so a later refresh may
+   * ask for it again. Re-signing a stored successor (grace replay) gives the same claims.
+   */
+  #tokensFor(
+    session: SessionRecord,
+    user: UserRecord,
+    now: number,
+    narrowed: string[] | null = null,
+  ): IssuedTokens {
     const { token: accessToken, claims: accessClaims } = this.#o.accessTokens.issue({
       userId: user.id,
       sessionId: session.id,
-      scope: session.scope,
+      scope: this.#o.scopes.effective(session.scope, narrowed, user.roles),
       roles: user.roles,
       clientId: session.clientId,
     })
@@ -343,6 +389,7 @@ export class SessionService {
       jti: session.currentJti,
       iat: session.currentIssuedAt,
       exp: session.currentExpiresAt,
+      ...(session.clientId === null ? {} : { clientId: session.clientId, scope: session.scope }),
     })
     return {
       accessToken,
@@ -389,6 +436,22 @@ function refOfClaims(claims: { sub: string; sid: string }): SessionRef {
   return { userId: claims.sub, sessionId: claims.sid }
 }
 
+/**
+ * A refresh token of an OAuth client serves that client only, at `/oauth/token`; one of a
+ * `/auth` session serves `/auth/refresh` only.
+ */
+function assertSameClient(issuedTo: string | null, presentedBy: string | null): void {
+  if (issuedTo === presentedBy) return
+  if (presentedBy === null) {
+    throw new BatonError('invalid_token', 'This refresh token belongs to an OAuth client.', {
+      detail: `issued to client ${issuedTo ?? '?'}`,
+    })
+  }
+  throw new BatonError('invalid_grant', 'The refresh token was issued to another client.', {
+    detail: `issued to ${issuedTo === null ? 'a /auth session' : `client ${issuedTo}`}`,
+  })
+}
+
 function outcomeOf(error: BatonError): RefreshOutcome {
   switch (error.code) {
     case 'refresh_token_reused':
@@ -399,6 +462,8 @@ function outcomeOf(error: BatonError): RefreshOutcome {
     case 'session_revoked':
       return 'revoked'
     case 'invalid_token':
+    case 'invalid_grant':
+    case 'invalid_scope':
       return 'invalid'
     default:
       return 'error'

@@ -1,4 +1,5 @@
 import { epochSeconds, type Clock } from '../clock.js'
+import { BatonError } from '../errors.js'
 import type { KeyRing } from '../keys/keyring.js'
 import { verifyJWT } from './verify-jwt.js'
 
@@ -10,6 +11,20 @@ export interface RefreshTokenClaims {
   exp: number
   jti: string
   sid: string
+  /** The OAuth client the session was granted to; absent for `/auth` sessions. */
+  client_id?: string
+  /** The OAuth session's original grant (present with `client_id`). */
+  scope?: string
+}
+
+export interface RefreshTokenSubject {
+  sub: string
+  sid: string
+  jti: string
+  iat: number
+  exp: number
+  clientId?: string
+  scope?: string
 }
 
 export interface RefreshTokensOptions {
@@ -32,7 +47,7 @@ export class RefreshTokens {
    * Signs from explicit claims: re-signing the stored successor for a grace replay yields the
    * same `jti`, `iat` and `exp` (and the same bytes with a deterministic algorithm).
    */
-  sign(claims: { sub: string; sid: string; jti: string; iat: number; exp: number }): string {
+  sign(claims: RefreshTokenSubject): string {
     const payload: RefreshTokenClaims = {
       iss: this.#options.issuer,
       sub: claims.sub,
@@ -41,6 +56,11 @@ export class RefreshTokens {
       exp: claims.exp,
       jti: claims.jti,
       sid: claims.sid,
+    }
+    // Signed, so `/oauth/token` checks the client binding and the grant without a store read.
+    if (claims.clientId !== undefined) {
+      payload.client_id = claims.clientId
+      payload.scope = claims.scope ?? ''
     }
     return this.#options.keyring.signer().sign(refreshTokenType, payload)
   }
@@ -52,6 +72,14 @@ export class RefreshTokens {
       audience: this.#options.issuer,
       nowSeconds: epochSeconds(this.#options.clock),
     })
+    if (
+      (payload.client_id !== undefined && typeof payload.client_id !== 'string') ||
+      (payload.scope !== undefined && typeof payload.scope !== 'string')
+    ) {
+      throw new BatonError('invalid_token', 'The token is invalid.', {
+        detail: 'refresh token claims of the wrong type',
+      })
+    }
     return { claims: payload as unknown as RefreshTokenClaims, expired }
   }
 }

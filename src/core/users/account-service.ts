@@ -21,6 +21,13 @@ export interface AccountServiceOptions {
   observer: BatonObserver
 }
 
+/** The OAuth password grant: the session belongs to a client and holds a scope. */
+export interface OAuthLogin {
+  clientId: string
+  /** The grant for this user; throws (`invalid_scope`) to refuse before a session starts. */
+  scopeFor(user: UserRecord): string
+}
+
 const invalidCredentials = (): BatonError =>
   new BatonError('invalid_credentials', 'The email or password is incorrect.')
 
@@ -61,9 +68,18 @@ export class AccountService {
    * `loginMaxFailures` password checks per account per window: the attempt is counted before
    * the check, so parallel guesses cannot slip past the limit.
    */
-  async login(email: string, password: string, context: ClientContext): Promise<IssuedTokens> {
+  async login(
+    email: string,
+    password: string,
+    context: ClientContext,
+    oauth?: OAuthLogin,
+  ): Promise<IssuedTokens> {
     const user = await this.authenticate(email, password, context)
-    const tokens = await this.#o.sessions.start(user, context)
+    const tokens = await this.#o.sessions.start(
+      user,
+      context,
+      oauth && { clientId: oauth.clientId, scope: oauth.scopeFor(user) },
+    )
     await this.#event('login', user.id, tokens.session.id, context)
     return tokens
   }

@@ -7,6 +7,7 @@ import type {
   SessionRef,
   SessionStore,
   StoredKey,
+  StoredOAuthClient,
   UserRecord,
 } from '../../core/ports.js'
 
@@ -43,6 +44,7 @@ export function createMemoryStore(): MemoryStore {
   const users = new Map<string, UserRecord>()
   const userIdByEmail = new Map<string, string>()
   const keys = new Map<string, StoredKey>()
+  const clients = new Map<string, StoredOAuthClient>()
   let events: SecurityEvent[] = []
   let lastSweepAt: number | undefined
   let closed = false
@@ -303,6 +305,26 @@ export function createMemoryStore(): MemoryStore {
       })
     },
 
+    listClients() {
+      return run('listClients', () =>
+        [...clients.values()]
+          .map((client) => ({ ...client }))
+          .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)),
+      )
+    },
+
+    insertClient(client) {
+      return run('insertClient', () => {
+        if (clients.has(client.id)) return false
+        clients.set(client.id, { ...client })
+        return true
+      })
+    },
+
+    deleteClient(id) {
+      return run('deleteClient', () => clients.delete(id))
+    },
+
     record(event) {
       return run('record', () => {
         events.push({ ...event })
@@ -338,6 +360,7 @@ export function createMemoryStore(): MemoryStore {
       users.clear()
       userIdByEmail.clear()
       keys.clear()
+      clients.clear()
       events = []
       return Promise.resolve()
     },

@@ -4,10 +4,12 @@ import type { CustomTypesConfig, PoolClient, QueryResultRow } from 'pg'
 import { ConfigError, StoreUnavailableError } from '../../core/errors.js'
 import type { CounterState, DatabaseStore, SessionStore, UserRecord } from '../../core/ports.js'
 import {
+  type ClientRow,
   type CounterRow,
   type EventRow,
   type KeyRow,
   type SessionRow,
+  fromClientRow,
   fromEventRow,
   fromKeyRow,
   fromSessionRow,
@@ -159,6 +161,7 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
   const users = qualified('users')
   const signingKeys = qualified('signing_keys')
   const auditEvents = qualified('audit_events')
+  const oauthClients = qualified('oauth_clients')
 
   // Named, so each connection parses and plans a statement once and then only binds values.
   const statement = (name: string, text: string): Statement => ({ name: `baton_${name}`, text })
@@ -284,6 +287,21 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
      WHERE kid = $1`,
   )
   const deleteKey = statement('delete_key', `DELETE FROM ${signingKeys} WHERE kid = $1`)
+
+  const selectClients = statement(
+    'select_clients',
+    `SELECT id, secret_hash, created_at FROM ${oauthClients} ORDER BY created_at, id`,
+  )
+  const insertClient = statement(
+    'insert_client',
+    `INSERT INTO ${oauthClients} (id, secret_hash, created_at) VALUES ($1, $2, $3)
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id`,
+  )
+  const deleteClient = statement(
+    'delete_client',
+    `DELETE FROM ${oauthClients} WHERE id = $1 RETURNING id`,
+  )
 
   const insertEvent = statement(
     'insert_event',
@@ -566,6 +584,25 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
 
     async deleteKey(kid) {
       await query('deleteKey', deleteKey, [kid])
+    },
+
+    async listClients() {
+      const rows = await query<ClientRow>('listClients', selectClients, [])
+      return rows.map(fromClientRow)
+    },
+
+    async insertClient(client) {
+      const rows = await query<{ id: string }>('insertClient', insertClient, [
+        client.id,
+        client.secretHash,
+        client.createdAt,
+      ])
+      return rows.length === 1
+    },
+
+    async deleteClient(id) {
+      const rows = await query<{ id: string }>('deleteClient', deleteClient, [id])
+      return rows.length === 1
     },
 
     async record(event) {

@@ -99,6 +99,14 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
     FOR EACH STATEMENT EXECUTE FUNCTION baton_notify_user_changed();
   `,
+  // `baton clients add`: a public client has no secret hash.
+  `
+  CREATE TABLE oauth_clients (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT,
+    created_at BIGINT NOT NULL
+  );
+  `,
 ]
 
 /** The table of applied migrations. Prefixed: `schema_migrations` is what Rails and others use. */

@@ -75,6 +75,14 @@ export const migrations: readonly string[] = [
     reset_at INTEGER NOT NULL
   );
   `,
+  // `baton clients add`: a public client has no secret hash.
+  `
+  CREATE TABLE oauth_clients (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ]
 
 /**

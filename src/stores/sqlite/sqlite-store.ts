@@ -11,10 +11,12 @@ import type {
   UserRecord,
 } from '../../core/ports.js'
 import {
+  type ClientRow,
   type CounterRow,
   type EventRow,
   type KeyRow,
   type SessionRow,
+  fromClientRow,
   fromEventRow,
   fromKeyRow,
   fromSessionRow,
@@ -201,6 +203,15 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
     WHERE kid = @kid
   `)
   const deleteKey = db.prepare<{ kid: string }>('DELETE FROM signing_keys WHERE kid = @kid')
+
+  const selectClients = db.prepare<[], ClientRow>(
+    'SELECT id, secret_hash, created_at FROM oauth_clients ORDER BY created_at, id',
+  )
+  const insertClient = db.prepare<ClientRow>(`
+    INSERT INTO oauth_clients (id, secret_hash, created_at) VALUES (@id, @secret_hash, @created_at)
+    ON CONFLICT (id) DO NOTHING
+  `)
+  const deleteClient = db.prepare<{ id: string }>('DELETE FROM oauth_clients WHERE id = @id')
 
   const insertEvent = db.prepare<EventRow>(`
     INSERT INTO audit_events (type, at, user_id, session_id, ip, user_agent, detail)
@@ -459,6 +470,25 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
       return run('deleteKey', () => {
         deleteKey.run({ kid })
       })
+    },
+
+    listClients() {
+      return run('listClients', () => selectClients.all().map(fromClientRow))
+    },
+
+    insertClient(client) {
+      return run('insertClient', () => {
+        const result = insertClient.run({
+          id: client.id,
+          secret_hash: client.secretHash,
+          created_at: client.createdAt,
+        })
+        return result.changes === 1
+      })
+    },
+
+    deleteClient(id) {
+      return run('deleteClient', () => deleteClient.run({ id }).changes === 1)
     },
 
     record(event) {

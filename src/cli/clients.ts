@@ -1,0 +1,162 @@
+import { Command, Option } from 'commander'
+import { loadConfig, type BatonConfig } from '../core/config/config.js'
+import { ConfigError } from '../core/errors.js'
+import { generateClientSecret, hashClientSecret, isValidClientId } from '../core/oauth/clients.js'
+import type { DatabaseStore } from '../core/ports.js'
+import { openStores } from '../stores/from-url.js'
+
+/** A failure the operator can act on: printed as is, exit status 1. */
+class CommandError extends Error {}
+
+const databaseUrlOption = (): Option =>
+  new Option(
+    '--database-url <url>',
+    'the database holding the clients (BATON_DATABASE_URL, default sqlite:./data/baton.db)',
+  )
+
+interface DatabaseOptions {
+  databaseUrl?: string
+}
+
+/**
+ * `baton clients add|list|remove`: OAuth clients kept in the database, next to those of
+ * `BATON_OAUTH_CLIENTS`. A running server sees a change within seconds, without a restart.
+ */
+export function clientsCommand(): Command {
+  const command = new Command('clients').description(
+    'Manage the OAuth clients kept in the database (BATON_OAUTH_CLIENTS lists the others).',
+  )
+
+  command
+    .command('add')
+    .description(
+      'Register a client. A confidential one gets a generated secret, printed once: only its hash is stored.',
+    )
+    .argument('<id>', 'the client_id: letters, digits and . _ ~ -')
+    .option('--confidential', 'give the client a secret (without it: a public client)')
+    .addOption(databaseUrlOption())
+    .action((id: string, options: DatabaseOptions & { confidential?: boolean }) =>
+      run(options, async (database, config) => {
+        if (!isValidClientId(id)) {
+          throw new CommandError(`"${id}" is not a valid client id (letters, digits, . _ ~ -)`)
+        }
+        if (config.oauthClients.some((client) => client.id === id)) {
+          throw new CommandError(`client "${id}" is already configured in BATON_OAUTH_CLIENTS`)
+        }
+        const secret = options.confidential === true ? generateClientSecret() : null
+        const inserted = await database.insertClient({
+          id,
+          secretHash: secret === null ? null : hashClientSecret(secret),
+          createdAt: Date.now(),
+        })
+        if (!inserted) throw new CommandError(`client "${id}" already exists`)
+        if (secret === null) {
+          print(`Added public client "${id}" (it authenticates with its client_id alone).`)
+        } else {
+          print(`Added confidential client "${id}".`)
+          print(`client_id:     ${id}`)
+          print(`client_secret: ${secret}`)
+          print('Keep the secret now: Baton stores only its hash and cannot show it again.')
+        }
+      }),
+    )
+
+  command
+    .command('list')
+    .description(
+      'List every client, from BATON_OAUTH_CLIENTS and from the database (never secrets).',
+    )
+    .addOption(databaseUrlOption())
+    .action((options: DatabaseOptions) =>
+      run(options, async (database, config) => {
+        const configured = new Set(config.oauthClients.map((client) => client.id))
+        const rows = [
+          ...config.oauthClients.map((client) => ({
+            id: client.id,
+            type: client.secret === null ? 'public' : 'confidential',
+            source: 'env (BATON_OAUTH_CLIENTS)',
+          })),
+          ...(await database.listClients()).map((client) => ({
+            id: client.id,
+            type: client.secretHash === null ? 'public' : 'confidential',
+            // The configured client of the same id is the one the server uses.
+            source: configured.has(client.id) ? 'database (ignored: also in env)' : 'database',
+          })),
+        ]
+        printTable(
+          ['ID', 'TYPE', 'SOURCE'],
+          rows.map((row) => [row.id, row.type, row.source]),
+        )
+      }),
+    )
+
+  command
+    .command('remove')
+    .description('Remove a client from the database; its refresh tokens stop working.')
+    .argument('<id>', 'the client_id')
+    .addOption(databaseUrlOption())
+    .action((id: string, options: DatabaseOptions) =>
+      run(options, async (database, config) => {
+        if (await database.deleteClient(id)) {
+          print(`Removed client "${id}".`)
+          return
+        }
+        if (config.oauthClients.some((client) => client.id === id)) {
+          throw new CommandError(
+            `client "${id}" comes from BATON_OAUTH_CLIENTS: remove it there and restart`,
+          )
+        }
+        throw new CommandError(`no client "${id}" in the database`)
+      }),
+    )
+
+  return command
+}
+
+async function run(
+  options: DatabaseOptions,
+  body: (database: DatabaseStore, config: BatonConfig) => Promise<void>,
+): Promise<void> {
+  let stores: Awaited<ReturnType<typeof openStores>> | undefined
+  try {
+    const config = loadConfig({
+      ...process.env,
+      ...(options.databaseUrl === undefined ? {} : { BATON_DATABASE_URL: options.databaseUrl }),
+    })
+    if (/^memory:/i.test(config.databaseUrl)) {
+      throw new CommandError('memory: keeps nothing once this command exits; name a database')
+    }
+    stores = await openStores({
+      databaseUrl: config.databaseUrl,
+      sessionStoreUrl: config.databaseUrl,
+    })
+    await body(stores.database, config)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`baton: configuration error: ${error.message}\n`)
+    } else {
+      process.stderr.write(`baton: ${error instanceof Error ? error.message : String(error)}\n`)
+    }
+    process.exitCode = 1
+  } finally {
+    await stores?.close().catch(() => undefined)
+  }
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`)
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
+  )
+  for (const row of [header, ...rows]) {
+    print(
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+  }
+}
