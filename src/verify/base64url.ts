@@ -45,3 +45,47 @@ export function decodeJSONObject(segment: string): Record<string, unknown> | nul
     return null
   }
 }
+
+/**
+ * The text of a base64url segment that a signature has already vouched for, decoded by the
+ * runtime's native `atob` (several times faster than the table above on Node and in browsers).
+ * Only for signed content: `atob` is forgiving about padding and whitespace, which the signature
+ * check makes irrelevant.
+ */
+export function decodeSignedJSONObject(segment: string): Record<string, unknown> | null {
+  try {
+    const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'))
+    // Baton's claims are ASCII; anything else is UTF-8 and goes through the decoder.
+    const text = nonAscii.test(binary) ? utf8.decode(bytesOf(binary)) : binary
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null
+  } catch {
+    return null
+  }
+}
+
+const nonAscii = /[\x80-\xff]/
+
+/**
+ * The bytes of a base64url segment whose alphabet the caller has checked, written into `into`
+ * (a view of it is returned; null when it does not fit or does not decode).
+ */
+export function decodeCheckedBase64urlInto(segment: string, into: Uint8Array): Uint8Array | null {
+  let binary: string
+  try {
+    binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'))
+  } catch {
+    return null
+  }
+  if (binary.length > into.length) return null
+  for (let index = 0; index < binary.length; index++) into[index] = binary.charCodeAt(index)
+  return into.subarray(0, binary.length)
+}
+
+function bytesOf(binary: string): Uint8Array {
+  const bytes = new Uint8Array(binary.length)
+  for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index)
+  return bytes
+}

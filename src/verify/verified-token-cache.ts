@@ -15,8 +15,9 @@ export class VerifiedTokenCache<T extends { exp: number }> {
     this.#maxEntries = maxEntries
   }
 
-  get(token: string, nowSeconds: number): T | undefined {
-    const key = indexOf(token)
+  /** `index`: the token's signature segment, when the caller has already cut it out. */
+  get(token: string, nowSeconds: number, index = indexOf(token)): T | undefined {
+    const key = index
     const entry = this.#entries.get(key)
     if (entry === undefined || entry.token !== token) return undefined
     if (entry.claims.exp <= nowSeconds) {
@@ -26,12 +27,12 @@ export class VerifiedTokenCache<T extends { exp: number }> {
     return entry.claims
   }
 
-  set(token: string, claims: T): void {
+  set(token: string, claims: T, index = indexOf(token)): void {
     if (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next()
       if (!oldest.done) this.#entries.delete(oldest.value)
     }
-    this.#entries.set(indexOf(token), { token, claims })
+    this.#entries.set(index, { token, claims })
   }
 
   get size(): number {
