@@ -17,6 +17,7 @@ import {
   type TestKey,
 } from '../helpers/foreign-tokens.js'
 import { createTestServer, decodeJWT, signup, type TestServer } from '../helpers/server.js'
+import { VerifiedTokenCache } from '../../src/verify/verified-token-cache.js'
 
 const algorithms: SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256']
 const backends: CryptoBackend[] = ['node', 'webcrypto']
@@ -383,5 +384,33 @@ describe('against a Baton server', () => {
       jwksUrl: `${url}/.well-known/jwks.json`,
     })
     expect((await refusal(verifier.verify(refreshToken))).code).toBe('invalid_token')
+  })
+})
+
+describe('VerifiedTokenCache', () => {
+  const entry = (exp = 2_000_000_000) => ({ exp })
+  const token = (n: number) => `header.payload.signature${n}`
+
+  it('never holds more than its bound, and keeps a token in use across evictions', () => {
+    const cache = new VerifiedTokenCache<{ exp: number }>(100)
+    cache.set(token(0), entry())
+    for (let n = 1; n <= 1000; n++) {
+      cache.set(token(n), entry())
+      expect(cache.size).toBeLessThanOrEqual(100)
+      // A client keeps presenting token 0: it must never fall out.
+      expect(cache.get(token(0), 0)).toBeDefined()
+    }
+    expect(cache.get(token(1), 0)).toBeUndefined()
+    expect(cache.get(token(1000), 0)).toBeDefined()
+  })
+
+  it('drops an entry at its exp, in either generation', () => {
+    const cache = new VerifiedTokenCache<{ exp: number }>(2)
+    cache.set(token(1), entry(100))
+    cache.set(token(2), entry(100)) // token 1 moves to the old generation
+    expect(cache.get(token(1), 99)).toBeDefined()
+    expect(cache.get(token(1), 100)).toBeUndefined()
+    expect(cache.get(token(2), 100)).toBeUndefined()
+    expect(cache.size).toBe(0)
   })
 })
