@@ -153,6 +153,19 @@ describe('createVerifier refuses', () => {
     expect(await detailOf(`${token.slice(0, -2)}+/`)).toBe('signature is not base64url')
   })
 
+  it('a second spelling of a valid signature (non-zero bits past its last byte)', async () => {
+    const token = await sign(key)
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = alphabet.indexOf(token.slice(-1))
+    // 64 bytes take 86 characters: the last one carries 2 bits of the signature and 4 zeros.
+    const respelled = `${token.slice(0, -1)}${alphabet[last | 1]}`
+    expect(Buffer.from(respelled.split('.')[2] ?? '', 'base64url')).toEqual(
+      Buffer.from(token.split('.')[2] ?? '', 'base64url'),
+    )
+    expect(await detailOf(respelled)).toBe('signature is not base64url')
+    expect(await detailOf(`${token}==`)).toBe('signature is not base64url')
+  })
+
   it('an algorithm left out of the allow-list', async () => {
     const edKey = await makeKey('EdDSA')
     const strict = createVerifier({
