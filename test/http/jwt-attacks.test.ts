@@ -719,6 +719,25 @@ describe('JWT attacks on /auth/me and /auth/refresh', () => {
       }
     })
 
+    it('refuses a second spelling of a signature (non-zero bits past its last byte)', async () => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+      const respell = (token: string): string => {
+        // Set the lowest of the last character's unused bits: the signature's bytes stay the same.
+        const respelled = `${token.slice(0, -1)}${alphabet[alphabet.indexOf(token.slice(-1)) | 1]}`
+        expect(Buffer.from(segments(respelled)[2], 'base64url')).toEqual(
+          Buffer.from(segments(token)[2], 'base64url'),
+        )
+        return respelled
+      }
+      const fresh = await signup(server)
+      expect((await me(server, respell(fresh.accessToken))).statusCode).toBe(401)
+      expect((await me(server, fresh.accessToken)).statusCode).toBe(200)
+      const other = await signup(server)
+      const response = await refresh(server, respell(other.refreshToken))
+      expect(response.statusCode).toBe(401)
+      expect(response.json()).toMatchObject({ error: 'invalid_token' })
+    })
+
     it('refuses a signature segment that is not base64url (RFC 7515 §2, as jose does)', async () => {
       // Node's base64url decoder skips foreign characters, so without a strict check of the
       // signature segment a real token with junk spliced into its signature would still verify.
