@@ -1,22 +1,13 @@
-import { Command, Option } from 'commander'
-import { loadConfig, type BatonConfig } from '../core/config/config.js'
-import { ConfigError } from '../core/errors.js'
+import { Command } from 'commander'
 import { generateClientSecret, hashClientSecret, isValidClientId } from '../core/oauth/clients.js'
-import type { DatabaseStore } from '../core/ports.js'
-import { openStores } from '../stores/from-url.js'
-
-/** A failure the operator can act on: printed as is, exit status 1. */
-class CommandError extends Error {}
-
-const databaseUrlOption = (): Option =>
-  new Option(
-    '--database-url <url>',
-    'the database holding the clients (BATON_DATABASE_URL, default sqlite:./data/baton.db)',
-  )
-
-interface DatabaseOptions {
-  databaseUrl?: string
-}
+import {
+  CommandError,
+  databaseUrlOption,
+  print,
+  printTable,
+  withDatabase,
+  type DatabaseOptions,
+} from './database-command.js'
 
 /**
  * `baton clients add|list|remove`: OAuth clients kept in the database, next to those of
@@ -34,9 +25,9 @@ export function clientsCommand(): Command {
     )
     .argument('<id>', 'the client_id: letters, digits and . _ ~ -')
     .option('--confidential', 'give the client a secret (without it: a public client)')
-    .addOption(databaseUrlOption())
+    .addOption(databaseUrlOption('clients'))
     .action((id: string, options: DatabaseOptions & { confidential?: boolean }) =>
-      run(options, async (database, config) => {
+      withDatabase(options, async (database, config) => {
         if (!isValidClientId(id)) {
           throw new CommandError(`"${id}" is not a valid client id (letters, digits, . _ ~ -)`)
         }
@@ -66,9 +57,9 @@ export function clientsCommand(): Command {
     .description(
       'List every client, from BATON_OAUTH_CLIENTS and from the database (never secrets).',
     )
-    .addOption(databaseUrlOption())
+    .addOption(databaseUrlOption('clients'))
     .action((options: DatabaseOptions) =>
-      run(options, async (database, config) => {
+      withDatabase(options, async (database, config) => {
         const configured = new Set(config.oauthClients.map((client) => client.id))
         const rows = [
           ...config.oauthClients.map((client) => ({
@@ -94,9 +85,9 @@ export function clientsCommand(): Command {
     .command('remove')
     .description('Remove a client from the database; its refresh tokens stop working.')
     .argument('<id>', 'the client_id')
-    .addOption(databaseUrlOption())
+    .addOption(databaseUrlOption('clients'))
     .action((id: string, options: DatabaseOptions) =>
-      run(options, async (database, config) => {
+      withDatabase(options, async (database, config) => {
         if (await database.deleteClient(id)) {
           print(`Removed client "${id}".`)
           return
@@ -111,52 +102,4 @@ export function clientsCommand(): Command {
     )
 
   return command
-}
-
-async function run(
-  options: DatabaseOptions,
-  body: (database: DatabaseStore, config: BatonConfig) => Promise<void>,
-): Promise<void> {
-  let stores: Awaited<ReturnType<typeof openStores>> | undefined
-  try {
-    const config = loadConfig({
-      ...process.env,
-      ...(options.databaseUrl === undefined ? {} : { BATON_DATABASE_URL: options.databaseUrl }),
-    })
-    if (/^memory:/i.test(config.databaseUrl)) {
-      throw new CommandError('memory: keeps nothing once this command exits; name a database')
-    }
-    stores = await openStores({
-      databaseUrl: config.databaseUrl,
-      sessionStoreUrl: config.databaseUrl,
-    })
-    await body(stores.database, config)
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`baton: configuration error: ${error.message}\n`)
-    } else {
-      process.stderr.write(`baton: ${error instanceof Error ? error.message : String(error)}\n`)
-    }
-    process.exitCode = 1
-  } finally {
-    await stores?.close().catch(() => undefined)
-  }
-}
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`)
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
-  )
-  for (const row of [header, ...rows]) {
-    print(
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-  }
 }

@@ -1,10 +1,16 @@
 import { Command, Option } from 'commander'
-import { loadConfig, signingAlgorithms, type SigningAlgorithm } from '../core/config/config.js'
+import { signingAlgorithms, type SigningAlgorithm } from '../core/config/config.js'
 import { parseDuration } from '../core/config/duration.js'
 import { addNextKey } from '../core/keys/keyring.js'
 import type { StoredKey } from '../core/ports.js'
-import { openStores } from '../stores/from-url.js'
-import { fail } from './serve.js'
+import {
+  CommandError,
+  databaseUrlOption,
+  print,
+  printTable,
+  withDatabase,
+  type DatabaseOptions,
+} from './database-command.js'
 
 /** What verifiers may cache the JWKS for: the max-age of `/.well-known/jwks.json`. */
 export const jwksMaxAgeSeconds = 300
@@ -18,17 +24,22 @@ export function keysCommand(): Command {
     .command('list')
     .description('Every key with its state: next (published, not yet signing), current, retired.')
     .option('--json', 'one JSON object per key')
-    .action(async (flags: { json?: boolean }) => {
-      await withDatabase(async (database) => {
-        const stored = await database.listKeys()
-        const rows = stored.sort(byLifecycle).map(describeKey)
+    .addOption(databaseUrlOption('keys'))
+    .action((flags: DatabaseOptions & { json?: boolean }) =>
+      withDatabase(flags, async (database) => {
+        const rows = (await database.listKeys()).sort(byLifecycle).map(describeKey)
         if (flags.json) {
-          for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`)
-          return
+          for (const row of rows) print(JSON.stringify(row))
+        } else if (rows.length === 0) {
+          print('no keys yet (the server creates one at its first start)')
+        } else {
+          printTable(
+            keyColumns,
+            rows.map((row) => keyColumns.map((column) => row[column] ?? '-')),
+          )
         }
-        process.stdout.write(table(rows))
-      })
-    })
+      }),
+    )
   keys
     .command('rotate')
     .description(
@@ -45,14 +56,17 @@ export function keysCommand(): Command {
       '--activate-in <duration>',
       `when the new key starts signing (default: the JWKS max-age, ${jwksMaxAgeSeconds}s, plus BATON_KEY_RELOAD_INTERVAL); 0 for at once, e.g. after a leak`,
     )
-    .action(async (flags: { alg?: SigningAlgorithm; activateIn?: string }) => {
-      await withDatabase(async (database, config) => {
+    .addOption(databaseUrlOption('keys'))
+    .action((flags: DatabaseOptions & { alg?: SigningAlgorithm; activateIn?: string }) =>
+      withDatabase(flags, async (database, config) => {
         const delay =
           flags.activateIn === undefined
             ? jwksMaxAgeSeconds + config.keyReloadInterval
             : parseDuration(flags.activateIn)
         if (delay === null || delay < 0) {
-          throw new Error(`--activate-in: "${flags.activateIn}" is not a duration such as 5m`)
+          throw new CommandError(
+            `--activate-in: "${flags.activateIn}" is not a duration such as 5m`,
+          )
         }
         const now = Date.now()
         const key = await addNextKey(
@@ -61,46 +75,16 @@ export function keysCommand(): Command {
           now,
           now + delay * 1000,
         )
-        process.stdout.write(
-          `added ${key.alg} key ${key.kid} as next; it signs from ${new Date(key.activatedAt ?? now).toISOString()}\n`,
+        print(
+          `added ${key.alg} key ${key.kid} as next; it signs from ${new Date(key.activatedAt ?? now).toISOString()}`,
         )
         if (key.alg !== config.signingAlg) {
           // An instance starting with another BATON_SIGNING_ALG makes a key of that one at once.
-          process.stdout.write(
-            `note: set BATON_SIGNING_ALG=${key.alg} on every instance before they next restart\n`,
-          )
+          print(`note: set BATON_SIGNING_ALG=${key.alg} on every instance before they next restart`)
         }
-      })
-    })
+      }),
+    )
   return keys
-}
-
-async function withDatabase(
-  run: (
-    database: Awaited<ReturnType<typeof openStores>>['database'],
-    config: ReturnType<typeof loadConfig>,
-  ) => Promise<void>,
-): Promise<void> {
-  let config
-  try {
-    config = loadConfig(process.env)
-  } catch (error) {
-    fail(error)
-    return
-  }
-  const stores = await openStores({
-    databaseUrl: config.databaseUrl,
-    sessionStoreUrl: config.databaseUrl,
-  }).catch(fail)
-  if (stores === undefined) return
-  try {
-    await run(stores.database, config)
-  } catch (error) {
-    process.stderr.write(`baton: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exitCode = 1
-  } finally {
-    await stores.close()
-  }
 }
 
 const stateOrder = { next: 0, current: 1, retired: 2 }
@@ -112,7 +96,17 @@ function byLifecycle(a: StoredKey, b: StoredKey): number {
 const iso = (time: number | null): string | null =>
   time === null ? null : new Date(time).toISOString()
 
-function describeKey(key: StoredKey): Record<string, string | null> {
+const keyColumns = [
+  'kid',
+  'alg',
+  'state',
+  'created',
+  'signsFrom',
+  'retired',
+  'unpublishedAfter',
+] as const
+
+function describeKey(key: StoredKey): Record<(typeof keyColumns)[number], string | null> {
   return {
     kid: key.kid,
     alg: key.alg,
@@ -122,23 +116,4 @@ function describeKey(key: StoredKey): Record<string, string | null> {
     retired: iso(key.retiredAt),
     unpublishedAfter: iso(key.removeAfter),
   }
-}
-
-function table(rows: Record<string, string | null>[]): string {
-  const [first] = rows
-  if (first === undefined) return 'no keys yet (the server creates one at its first start)\n'
-  const columns = Object.keys(first)
-  const cells = [columns, ...rows.map((row) => columns.map((column) => row[column] ?? '-'))]
-  const widths = columns.map((_, index) =>
-    Math.max(...cells.map((line) => (line[index] ?? '').length)),
-  )
-  return cells
-    .map((line) =>
-      line
-        .map((cell, index) => cell.padEnd(widths[index] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
-    .concat('\n')
 }

@@ -58,7 +58,7 @@ export function serveCommand(): Command {
   return command
 }
 
-export function fail(error: unknown): undefined {
+function fail(error: unknown): undefined {
   if (error instanceof ConfigError) {
     process.stderr.write(`baton: configuration error: ${error.message}\n`)
   } else {
