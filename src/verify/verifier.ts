@@ -1,5 +1,6 @@
 import { decodeBase64urlInto, decodeJSONObject, decodeSignedJSONObject } from './base64url.js'
 import { invalidToken, VerifyError } from './errors.js'
+import { claimsProblem, headerProblem } from './jwt-checks.js'
 import { RemoteKeySet, StaticKeySet, type JWKSet, type KeySet } from './key-set.js'
 import { verifyAlgorithms, type CryptoBackend, type VerifyAlgorithm } from './signature-keys.js'
 import { VerifiedTokenCache } from './verified-token-cache.js'
@@ -66,7 +67,6 @@ export interface Verifier {
 /** The largest token looked at; Baton's tokens are under 1 KiB. */
 const maxTokenLength = 8192
 
-const requiredStrings = ['sub', 'jti', 'sid'] as const
 const maxParsedHeaders = 256
 const encoder = new TextEncoder()
 // The signing input and the signature are decoded into reused buffers: allocating fresh ones per
@@ -156,14 +156,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const header = headerOf(token.slice(0, firstDot))
       if (header === null) throw invalidToken('header is not a JSON object')
-      if (header.crit !== undefined) throw invalidToken('unsupported crit header')
-      const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : ''
-      if (typ !== 'at+jwt' && typ !== 'application/at+jwt') {
-        throw invalidToken(`typ ${typ || 'missing'}`)
-      }
-      const { kid, alg } = header
-      if (typeof kid !== 'string' || typeof alg !== 'string')
-        throw invalidToken('kid or alg missing')
+      const headerIssue = headerProblem(header, 'at+jwt')
+      if (headerIssue !== null) throw invalidToken(headerIssue)
+      const kid = header.kid as string
+      const alg = header.alg as string
       if (!algorithms.includes(alg as VerifyAlgorithm)) throw invalidToken(`alg ${alg} not allowed`)
       const key = keys.cached(kid) ?? (await keys.resolve(kid))
       if (key === undefined) throw invalidToken('unknown kid')
@@ -179,28 +175,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
       const claims = decodeSignedJSONObject(token.slice(firstDot + 1, secondDot))
       if (claims === null) throw invalidToken('payload is not a JSON object')
-      if (claims.iss !== issuer) throw invalidToken('wrong iss')
-      const aud = claims.aud
-      if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) {
-        throw invalidToken('wrong aud')
-      }
-      const { exp, iat, nbf } = claims
-      if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalidToken('exp missing')
-      if (typeof iat !== 'number' || iat > nowSeconds + tolerance) {
-        throw invalidToken('iat missing or in the future')
-      }
-      if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) {
-        throw invalidToken('not yet valid')
-      }
-      for (const claim of requiredStrings) {
-        if (typeof claims[claim] !== 'string' || claims[claim] === '') {
-          throw invalidToken(`${claim} missing`)
-        }
-      }
+      const claimsIssue = claimsProblem(claims, { issuer, audience, nowSeconds, tolerance })
+      if (claimsIssue !== null) throw invalidToken(claimsIssue)
       if (typeof claims.scope !== 'string' || !Array.isArray(claims.roles)) {
         throw invalidToken('scope or roles missing')
       }
-      if (exp + tolerance <= nowSeconds) {
+      if ((claims.exp as number) + tolerance <= nowSeconds) {
         throw new VerifyError('access_token_expired', 'The access token has expired.')
       }
       const frozen = Object.freeze(claims) as AccessTokenClaims
