@@ -2,19 +2,12 @@ import type { FastifyRequest } from 'fastify'
 import type { Baton } from '../core/baton.js'
 import type { AccessTokenClaims } from '../core/tokens/access-token.js'
 import { BatonError } from '../core/errors.js'
+import { bearerTokenOf as tokenOfHeader } from '../middleware/bearer-challenge.js'
 import { MissingBearerTokenError } from './error-handler.js'
 
-/**
- * The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), if any. The scheme is
- * case-insensitive; the token's own syntax is left to verification, which refuses anything that
- * is not a compact JWS (a regex here cost as much as the whole cached verification).
- */
+/** The request's `Authorization: Bearer` token, if any (the rule the middleware uses too). */
 export function bearerTokenOf(request: FastifyRequest): string | null {
-  const header = request.headers.authorization
-  if (typeof header !== 'string' || header.length < 8) return null
-  if (header.charCodeAt(6) !== 32 || header.slice(0, 6).toLowerCase() !== 'bearer') return null
-  const token = header.slice(7).trim()
-  return token === '' || token.includes(' ') ? null : token
+  return tokenOfHeader(request.headers.authorization)
 }
 
 /** Authenticates a bearer route; the token's claims, or a 401 with an RFC 6750 challenge. */

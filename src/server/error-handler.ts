@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BatonError, RateLimitedError, type BatonErrorCode } from '../core/errors.js'
-import { bearerChallenge, httpStatusOf, storeUnavailableRetryAfter } from './http-errors.js'
+import { invalidTokenChallenge } from '../middleware/bearer-challenge.js'
+import { httpStatusOf, storeUnavailableRetryAfter } from './http-errors.js'
 import type { ServerMetrics } from './metrics.js'
 
 /** Marks a bearer route's missing token: RFC 6750 wants a bare `Bearer` challenge for it. */
@@ -45,7 +46,7 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServerMetrics
     if (status === 401 && request.routeOptions.config.bearer === true) {
       reply.header(
         'www-authenticate',
-        bearerChallenge(error instanceof MissingBearerTokenError ? null : body.message),
+        invalidTokenChallenge(error instanceof MissingBearerTokenError ? null : body.message),
       )
     }
     return sendError(reply, status, body)

@@ -27,10 +27,3 @@ export const httpStatusOf: Record<BatonErrorCode, number> = {
 
 /** Seconds a client should wait after a 503 before retrying. */
 export const storeUnavailableRetryAfter = 1
-
-/** RFC 6750 §3: quotes and backslashes cannot appear inside a quoted-string unescaped. */
-export function bearerChallenge(description: string | null): string {
-  if (description === null) return 'Bearer'
-  const safe = description.replace(/["\\]/g, '')
-  return `Bearer error="invalid_token", error_description="${safe}"`
-}
