@@ -136,39 +136,23 @@ export class OAuthService {
       if (await this.#o.sessions.isDenied({ userId: claims.sub, sessionId: claims.sid })) {
         return { active: false }
       }
-      return {
-        active: true,
+      return activeToken(claims, {
         token_type: 'Bearer',
         scope: claims.scope,
-        ...(claims.client_id === undefined ? {} : { client_id: claims.client_id }),
-        sub: claims.sub,
-        iss: claims.iss,
-        aud: claims.aud,
-        iat: claims.iat,
-        exp: claims.exp,
-        jti: claims.jti,
-        sid: claims.sid,
+        clientId: claims.client_id ?? null,
         roles: claims.roles,
-      }
+      })
     }
     const refresh = await this.#o.refreshTokens.inspect(token).catch(invalidAsNull)
     if (refresh === null || refresh.expired) return { active: false }
     const { claims } = refresh
     const session = await this.#o.sessions.sessionOfCurrentToken(claims)
     if (session === null) return { active: false }
-    return {
-      active: true,
+    return activeToken(claims, {
       token_type: 'refresh_token',
       scope: session.scope,
-      ...(session.clientId === null ? {} : { client_id: session.clientId }),
-      sub: claims.sub,
-      iss: claims.iss,
-      aud: claims.aud,
-      iat: claims.iat,
-      exp: claims.exp,
-      jti: claims.jti,
-      sid: claims.sid,
-    }
+      clientId: session.clientId,
+    })
   }
 
   /** Whose session a token names, whatever its type; expired tokens count (as for logout). */
@@ -189,6 +173,41 @@ export class OAuthService {
     return hint === 'access_token'
       ? ((await asAccess()) ?? (await asRefresh()))
       : ((await asRefresh()) ?? (await asAccess()))
+  }
+}
+
+/** RFC 7662's answer for an active token: the claims every token has, and what differs. */
+function activeToken(
+  claims: {
+    sub: string
+    iss: string
+    aud: string
+    iat: number
+    exp: number
+    jti: string
+    sid: string
+  },
+  about: {
+    token_type: 'Bearer' | 'refresh_token'
+    scope: string
+    clientId: string | null
+    roles?: string[]
+  },
+): Introspection {
+  const { sub, iss, aud, iat, exp, jti, sid } = claims
+  return {
+    active: true,
+    token_type: about.token_type,
+    scope: about.scope,
+    ...(about.clientId === null ? {} : { client_id: about.clientId }),
+    sub,
+    iss,
+    aud,
+    iat,
+    exp,
+    jti,
+    sid,
+    ...(about.roles === undefined ? {} : { roles: about.roles }),
   }
 }
 
