@@ -17,7 +17,7 @@ const httpAndDrivers = [
 ]
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -35,7 +35,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/core/**/*.ts'],
+    files: ['packages/server/src/core/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -55,7 +55,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/stores/**/*.ts'],
+    files: ['packages/server/src/stores/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -74,7 +74,11 @@ export default tseslint.config(
   {
     // Edge-safe layers (DESIGN.md): no Node built-in, no server dependency, so they run in
     // browsers, Cloudflare Workers, Deno and Bun. test/verify/edge-safety.test.ts checks the build.
-    files: ['src/verify/**/*.ts', 'src/middleware/hono.ts', 'src/middleware/bearer-challenge.ts'],
+    files: [
+      'packages/verify/src/*.ts',
+      'packages/verify/src/middleware/hono.ts',
+      'packages/verify/src/middleware/bearer-challenge.ts',
+    ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

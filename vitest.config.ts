@@ -1,4 +1,5 @@
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
+import { fileURLToPath } from 'node:url'
 import { checkService, type Service } from './test/helpers/service-probes.js'
 
 // The whole HTTP suite runs once more on each of these store combinations (issue 3): the same
@@ -8,9 +9,15 @@ const serverStoreProfiles: { profile: string; services: Service[] }[] = [
   { profile: 'postgres', services: ['postgres'] },
 ]
 
+const verifySource = (path: string): string =>
+  fileURLToPath(new URL(`./packages/verify/src/${path}`, import.meta.url))
+
 export default defineConfig(async () => {
   const projects: TestProjectInlineConfiguration[] = [
-    { extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+    {
+      extends: true,
+      test: { name: 'sqlite', include: ['packages/server/src/**/*.test.ts', 'test/**/*.test.ts'] },
+    },
   ]
   for (const { profile, services } of serverStoreProfiles) {
     const missing = (await Promise.all(services.map(checkService)))
@@ -32,6 +39,22 @@ export default defineConfig(async () => {
     })
   }
   return {
+    // Tests run the sources: the server's imports of @baton-auth/verify resolve to its sources
+    // too, so a test and the code under test share one copy of each class (instanceof holds).
+    resolve: {
+      alias: [
+        { find: /^@baton-auth\/verify$/, replacement: verifySource('index.ts') },
+        {
+          find: /^@baton-auth\/verify\/(express|fastify|hono)$/,
+          replacement: verifySource('middleware/$1.ts'),
+        },
+        {
+          find: /^@baton-auth\/verify\/revocations$/,
+          replacement: verifySource('revocation/index.ts'),
+        },
+        { find: /^@baton-auth\/verify\/shared$/, replacement: verifySource('shared.ts') },
+      ],
+    },
     test: {
       testTimeout: 30_000,
       hookTimeout: 60_000,

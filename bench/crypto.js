@@ -5,11 +5,15 @@ import console from 'node:console'
 import { sign, verify } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { jwtVerify, SignJWT } from 'jose'
-import { systemClock } from '../dist/core/clock.js'
-import { KeyRing } from '../dist/core/keys/keyring.js'
-import { AccessTokens } from '../dist/core/tokens/access-token.js'
-import { createJWSSigner, createJWSVerifierKey, decodeJWS } from '../dist/core/tokens/jws.js'
-import { createMemoryStore } from '../dist/stores/memory/index.js'
+import { systemClock } from '../packages/server/dist/core/clock.js'
+import { KeyRing } from '../packages/server/dist/core/keys/keyring.js'
+import { AccessTokens } from '../packages/server/dist/core/tokens/access-token.js'
+import {
+  createJWSSigner,
+  createJWSVerifierKey,
+  decodeJWS,
+} from '../packages/server/dist/core/tokens/jws.js'
+import { createMemoryStore } from '../packages/server/dist/stores/memory/index.js'
 import { parseArgs } from './lib/args.js'
 import { accessTokenClaims, audience, benchKey, issuer } from './lib/fixtures.js'
 import { startNoiseProbe } from './lib/noise.js'

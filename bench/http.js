@@ -18,7 +18,7 @@ const password = 'bench: correct horse battery staple'
 function startBaton({ alg, port, dir, profileDir, label }) {
   return startChild({
     name: `baton server (${label})`,
-    args: [join(root, 'dist/cli/main.js'), 'serve'],
+    args: [join(root, 'packages/server/dist/cli/main.js'), 'serve'],
     nodeOptions: profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${label}.cpuprofile`]
       : [],

@@ -6,9 +6,9 @@ import { serve } from '@hono/node-server'
 import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
-import * as expressAuth from '../dist/middleware/express.js'
-import * as fastifyAuth from '../dist/middleware/fastify.js'
-import * as honoAuth from '../dist/middleware/hono.js'
+import * as expressAuth from '../packages/verify/dist/middleware/express.js'
+import * as fastifyAuth from '../packages/verify/dist/middleware/fastify.js'
+import * as honoAuth from '../packages/verify/dist/middleware/hono.js'
 
 const framework = process.env.MW_FRAMEWORK
 const port = Number(process.env.MW_PORT)

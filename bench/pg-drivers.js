@@ -56,7 +56,7 @@ export async function measurePgDrivers({
   try {
     // The store's own schema, migrations and all: the benchmarked table is the real one.
     // `npm run bench` builds dist/ first; standalone, run `npm run build` once.
-    const { migrate } = await import('../dist/stores/postgres/schema.js')
+    const { migrate } = await import('../packages/server/dist/stores/postgres/schema.js')
     await migrate(admin, schema, 30_000)
     await admin.query(`SET search_path TO ${schema}`)
     const maxConcurrency = Math.max(...concurrencies)

@@ -16,7 +16,7 @@ import { Redis } from 'ioredis'
 const DEFAULT_URL = process.env.BATON_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const distUrl = process.env.BATON_BENCH_DIST
   ? pathToFileURL(`${process.env.BATON_BENCH_DIST.replace(/\/$/, '')}/`)
-  : new URL('../dist/', import.meta.url)
+  : new URL('../packages/server/dist/', import.meta.url)
 
 export const LONG_USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'

@@ -88,7 +88,7 @@ const drivers = services.postgres
       log,
     })
 
-log('\n[8/9] verifier: baton/verify vs raw node:crypto and jose\n')
+log('\n[8/9] verifier: @baton-auth/verify vs raw node:crypto and jose\n')
 const verifier = await runVerifierBench({ ...options, log })
 
 log(

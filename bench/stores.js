@@ -124,7 +124,7 @@ async function measureRefresh({ store, alg, httpSeconds, httpWarmupSeconds, prof
   const profileDir = profile ? makeTempDir('profiles') : null
   const server = await startChild({
     name: `baton server (${store.label})`,
-    args: [join(root, 'dist/cli/main.js'), 'serve'],
+    args: [join(root, 'packages/server/dist/cli/main.js'), 'serve'],
     nodeOptions: profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${store.label}.cpuprofile`]
       : [],

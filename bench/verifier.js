@@ -1,4 +1,4 @@
-// baton/verify against raw node:crypto and jose, in one run: first verification of each token
+// @baton-auth/verify against raw node:crypto and jose, in one run: first verification of each token
 // (every token new), and repeated verification of one token (the verified-token cache).
 import { Buffer } from 'node:buffer'
 import console from 'node:console'
@@ -7,8 +7,8 @@ import { performance } from 'node:perf_hooks'
 import process from 'node:process'
 import { pathToFileURL } from 'node:url'
 import { createLocalJWKSet, jwtVerify } from 'jose'
-import { createJWSSigner } from '../dist/core/tokens/jws.js'
-import { createVerifier } from '../dist/verify/index.js'
+import { createJWSSigner } from '../packages/server/dist/core/tokens/jws.js'
+import { createVerifier } from '../packages/verify/dist/index.js'
 import { parseArgs } from './lib/args.js'
 import { accessTokenClaims, audience, benchKey, issuer } from './lib/fixtures.js'
 
@@ -152,7 +152,7 @@ export function verifierMarkdown({ alg, count, rounds, rates, ratios }) {
   // Both sides are ratios to raw measured on the same tokens, which cancels the drift between them.
   const versusJose = (name) => times(ratios[name], ratios.jose)
   return [
-    `### Verifier (\`baton/verify\`, ${alg}, ${count} fresh tokens per comparison, median of ${rounds} rounds)`,
+    `### Verifier (\`@baton-auth/verify\`, ${alg}, ${count} fresh tokens per comparison, median of ${rounds} rounds)`,
     '',
     'Each ratio pairs the path with raw `node:crypto` verify on the same tokens, timed in alternating blocks of 250.',
     '',

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { configVariables } from '../src/core/config/config.js'
-import { batonErrorCodes } from '../src/core/errors.js'
-import { httpStatusOf } from '../src/server/http-errors.js'
+import { configVariables } from '../packages/server/src/core/config/config.js'
+import { batonErrorCodes } from '../packages/server/src/core/errors.js'
+import { httpStatusOf } from '../packages/server/src/server/http-errors.js'
 
 const docs = (name: string): string =>
   readFileSync(join(import.meta.dirname, '..', 'docs', name), 'utf8')

@@ -4,36 +4,42 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 const root = join(import.meta.dirname, '..')
-const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+interface Manifest {
+  name: string
   exports: Record<string, unknown>
-  bin: Record<string, string>
+  bin?: Record<string, string>
 }
+const manifestOf = (name: string): Manifest =>
+  JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8')) as Manifest
+const server = manifestOf('server')
+const verify = manifestOf('verify')
+const specifiers = [server, verify].flatMap((manifest) =>
+  Object.keys(manifest.exports)
+    .filter((subpath) => subpath !== './package.json')
+    .map((subpath) => `${manifest.name}${subpath.slice(1)}`),
+)
 
-describe('package surface', () => {
-  it.each(Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json'))(
-    '`baton%s` resolves from the built package',
-    (subpath) => {
-      const specifier = `baton${subpath.slice(1)}`
-      const keys = execFileSync(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `const m = await import('${specifier}'); console.log(Object.keys(m).join(','))`,
-        ],
-        { cwd: root, encoding: 'utf8' },
-      )
-      expect(keys.trim().length).toBeGreaterThan(0)
-    },
-  )
+describe('package surface (the workspace links each package by name)', () => {
+  it.each(specifiers)('`%s` resolves from the built package', (specifier) => {
+    const keys = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import('${specifier}'); console.log(Object.keys(m).join(','))`,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    )
+    expect(keys.trim().length).toBeGreaterThan(0)
+  })
 
-  it('`baton` exposes the engine and the memory store loads without SQLite', () => {
+  it('`@baton-auth/server` exposes the engine and the memory store loads without SQLite', () => {
     const output = execFileSync(
       process.execPath,
       [
         '--input-type=module',
         '-e',
-        `const baton = await import('baton'); await import('baton/stores/memory');
+        `const baton = await import('@baton-auth/server'); await import('@baton-auth/server/stores/memory');
          const loaded = Object.keys((await import('node:module')).createRequire(import.meta.url).cache);
          console.log(typeof baton.createBaton, typeof baton.loadConfig, loaded.some((p) => p.includes('better-sqlite3')))`,
       ],
@@ -48,7 +54,7 @@ describe('package surface', () => {
       [
         '--input-type=module',
         '-e',
-        `const { openStores } = await import('./dist/stores/from-url.js');
+        `const { openStores } = await import('./packages/server/dist/stores/from-url.js');
          const { mkdtempSync } = await import('node:fs');
          const dir = mkdtempSync((await import('node:os')).tmpdir() + '/baton-exports-');
          const url = 'sqlite:' + dir + '/baton.db';
@@ -65,9 +71,8 @@ describe('package surface', () => {
   })
 
   it('`bin.baton` points at the built CLI', () => {
-    expect(manifest.bin.baton).toBe('./dist/cli/main.js')
-    expect(
-      readFileSync(join(root, manifest.bin.baton ?? ''), 'utf8').startsWith('#!/usr/bin/env node'),
-    ).toBe(true)
+    expect(server.bin?.['baton']).toBe('./dist/cli/main.js')
+    const cli = join(root, 'packages', 'server', server.bin?.['baton'] ?? '')
+    expect(readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true)
   })
 })

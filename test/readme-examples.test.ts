@@ -4,7 +4,7 @@ import ts from 'typescript'
 import { afterAll, describe, expect, it } from 'vitest'
 
 // The README's "protect your own API" examples compile against the built package, as a user's
-// code would import it (`baton/middleware/...` through package.json exports).
+// code would import it (`@baton-auth/verify/...` through package.json exports).
 const root = join(import.meta.dirname, '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const section = readme.slice(
@@ -20,7 +20,7 @@ describe('README examples', () => {
   it('has one per framework', () => {
     expect(examples).toHaveLength(3)
     for (const framework of ['express', 'fastify', 'hono']) {
-      expect(examples.some((code) => code.includes(`'baton/middleware/${framework}'`))).toBe(true)
+      expect(examples.some((code) => code.includes(`'@baton-auth/verify/${framework}'`))).toBe(true)
     }
   })
 

@@ -1,6 +1,6 @@
 // Key material and realistic token claims, built once per run from the real key-ring code.
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
-import { generateStoredKey } from '../../dist/core/keys/keyring.js'
+import { generateStoredKey } from '../../packages/server/dist/core/keys/keyring.js'
 
 export const issuer = 'http://127.0.0.1:3000'
 export const audience = 'baton'

@@ -1,8 +1,8 @@
 // A Baton engine over a temporary SQLite file, wired the way the server wires it, for in-process benches.
 import { join } from 'node:path'
-import { createBaton } from '../../dist/core/baton.js'
-import { loadConfig } from '../../dist/core/config/config.js'
-import { openStores } from '../../dist/stores/from-url.js'
+import { createBaton } from '../../packages/server/dist/core/baton.js'
+import { loadConfig } from '../../packages/server/dist/core/config/config.js'
+import { openStores } from '../../packages/server/dist/stores/from-url.js'
 import { makeTempDir, removeTempDir } from './temp.js'
 
 export const benchContext = { ip: '127.0.0.1', userAgent: 'baton-bench/1 (in-process)' }

@@ -4,19 +4,19 @@ import type { AddressInfo } from 'node:net'
 import { join, normalize } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { SigningAlgorithm } from '../../src/core/config/config.js'
+import type { SigningAlgorithm } from '../../packages/server/src/core/config/config.js'
 import { createTestServer, signup, type TestServer } from '../helpers/server.js'
 import { chromiumPath } from '../helpers/service-probes.js'
 import { describeWith } from '../helpers/services.js'
 
-// `baton/verify` as built (dist/verify, plain ES modules) loaded by a page in headless Chromium,
+// `@baton-auth/verify` as built (packages/verify/dist, plain ES modules) loaded by a page in headless Chromium,
 // verifying Baton's tokens against the JWKS a Baton server publishes on another origin. In the
 // browser there is no node:crypto, so this is the WebCrypto path, as on an edge runtime.
 
-const dist = join(import.meta.dirname, '../../dist')
+const verifyDist = join(import.meta.dirname, '../../packages/verify/dist')
 const algorithms: SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256']
 
-/** Serves dist/verify as ES modules, and an empty page to load them from. */
+/** Serves packages/verify/dist under /verify/ as ES modules, and an empty page to load them from. */
 function startStaticServer(): Promise<Server> {
   const server = createServer((request, response) => {
     const path = normalize(request.url ?? '/')
@@ -30,7 +30,7 @@ function startStaticServer(): Promise<Server> {
       response.writeHead(404).end()
       return
     }
-    readFile(join(dist, path)).then(
+    readFile(join(verifyDist, path.slice('/verify/'.length))).then(
       (body) => response.writeHead(200, { 'content-type': 'text/javascript' }).end(body),
       () => response.writeHead(404).end(),
     )

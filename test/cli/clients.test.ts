@@ -5,12 +5,13 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startServerProcess, type ServerProcess } from '../helpers/processes.js'
 
-const cli = join(import.meta.dirname, '../../dist/cli/main.js')
+const cli = join(import.meta.dirname, '../../packages/server/dist/cli/main.js')
 const directories: string[] = []
 const servers: ServerProcess[] = []
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm test`, which builds first')
+  if (!existsSync(cli))
+    throw new Error('packages/server/dist/ is missing: run `npm test`, which builds first')
 })
 
 afterEach(async () => {

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 
-const cli = join(import.meta.dirname, '../../dist/cli/main.js')
+const cli = join(import.meta.dirname, '../../packages/server/dist/cli/main.js')
 const children: ChildProcess[] = []
 const directories: string[] = []
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm test`, which builds first')
+  if (!existsSync(cli))
+    throw new Error('packages/server/dist/ is missing: run `npm test`, which builds first')
 })
 
 afterEach(() => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { randomId } from '../../src/core/ids.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
 import type {
   DatabaseStore,
   SecurityEvent,
   StoredKey,
   StoredOAuthClient,
   UserRecord,
-} from '../../src/core/ports.js'
+} from '../../packages/server/src/core/ports.js'
 
 export interface DatabaseStoreFixture {
   store: DatabaseStore

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { StoreUnavailableError } from '../../src/core/errors.js'
-import { randomId } from '../../src/core/ids.js'
-import type { SessionRecord, SessionStore } from '../../src/core/ports.js'
+import { StoreUnavailableError } from '../../packages/server/src/core/errors.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
+import type { SessionRecord, SessionStore } from '../../packages/server/src/core/ports.js'
 import {
   DAY,
   HOUR,

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter } from '../../src/core/concurrency.js'
-import { argon2Parameters, createArgon2Hasher } from '../../src/core/passwords/argon2-hasher.js'
+import { createLimiter } from '../../packages/server/src/core/concurrency.js'
+import {
+  argon2Parameters,
+  createArgon2Hasher,
+} from '../../packages/server/src/core/passwords/argon2-hasher.js'
 
 describe('createLimiter', () => {
   it('runs at most the limit at once and the rest in order', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/core/config/config.js'
-import { parseDuration } from '../../src/core/config/duration.js'
-import { ConfigError } from '../../src/core/errors.js'
+import { loadConfig } from '../../packages/server/src/core/config/config.js'
+import { parseDuration } from '../../packages/server/src/core/config/duration.js'
+import { ConfigError } from '../../packages/server/src/core/errors.js'
 
 describe('parseDuration', () => {
   it.each([

@@ -1,8 +1,12 @@
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import { describe, expect, it, vi } from 'vitest'
-import { KeyRing, addNextKey, generateStoredKey } from '../../src/core/keys/keyring.js'
-import { AccessTokens } from '../../src/core/tokens/access-token.js'
-import { createMemoryStore } from '../../src/stores/memory/index.js'
+import {
+  KeyRing,
+  addNextKey,
+  generateStoredKey,
+} from '../../packages/server/src/core/keys/keyring.js'
+import { AccessTokens } from '../../packages/server/src/core/tokens/access-token.js'
+import { createMemoryStore } from '../../packages/server/src/stores/memory/index.js'
 import { ManualClock } from '../helpers/clock.js'
 
 const subject = { userId: 'u1', sessionId: 's1', scope: '', roles: ['user'], clientId: null }

@@ -20,20 +20,23 @@ describe('layer boundaries', () => {
     "import { buildServer } from '../server/app.js'",
     "import { openStores } from '../stores/from-url.js'",
   ])('refuses `%s` in src/core', async (statement) => {
-    const messages = await lint('src/core/baton.ts', `${statement}\nexport const x = 1\n`)
+    const messages = await lint(
+      'packages/server/src/core/baton.ts',
+      `${statement}\nexport const x = 1\n`,
+    )
     expect(messages).toHaveLength(1)
   })
 
   it('allows core imports in src/core, and drivers in src/stores', async () => {
     expect(
       await lint(
-        'src/core/baton.ts',
+        'packages/server/src/core/baton.ts',
         "import { randomId } from './ids.js'\nexport const x = randomId\n",
       ),
     ).toHaveLength(0)
     expect(
       await lint(
-        'src/stores/sqlite/sqlite-store.ts',
+        'packages/server/src/stores/sqlite/sqlite-store.ts',
         "import Database from 'better-sqlite3'\nexport const x = Database\n",
       ),
     ).toHaveLength(0)
@@ -42,7 +45,7 @@ describe('layer boundaries', () => {
   it('keeps HTTP out of src/stores', async () => {
     expect(
       await lint(
-        'src/stores/sqlite/sqlite-store.ts',
+        'packages/server/src/stores/sqlite/sqlite-store.ts',
         "import Fastify from 'fastify'\nexport const x = Fastify\n",
       ),
     ).toHaveLength(1)

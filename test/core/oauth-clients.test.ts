@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import type { BatonError } from '../../src/core/errors.js'
+import type { BatonError } from '../../packages/server/src/core/errors.js'
 import {
   generateClientSecret,
   hashClientSecret,
   OAuthClients,
   type ClientCredentials,
-} from '../../src/core/oauth/clients.js'
-import { createMemoryStore } from '../../src/stores/memory/index.js'
+} from '../../packages/server/src/core/oauth/clients.js'
+import { createMemoryStore } from '../../packages/server/src/stores/memory/index.js'
 
 const envSecret = 'an env secret of some length'
 

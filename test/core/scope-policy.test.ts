@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/core/config/config.js'
-import type { BatonError } from '../../src/core/errors.js'
-import { ScopePolicy } from '../../src/core/oauth/scope-policy.js'
+import { loadConfig } from '../../packages/server/src/core/config/config.js'
+import type { BatonError } from '../../packages/server/src/core/errors.js'
+import { ScopePolicy } from '../../packages/server/src/core/oauth/scope-policy.js'
 
 const policy = new ScopePolicy(
   loadConfig({ BATON_SCOPES: 'read write admin:users=admin|ops billing=finance' }).scopes,

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/core/clock.js'
+import type { Clock } from '../../packages/server/src/core/clock.js'
 
 /** A clock tests move by hand: expiry, grace and sliding are tested without sleeping. */
 export class ManualClock implements Clock {

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../../src/core/errors.js'
+import { StoreUnavailableError } from '../../packages/server/src/core/errors.js'
 
 /**
  * Wraps a store so a test can make it fail like a dead backend: every call (or only the named

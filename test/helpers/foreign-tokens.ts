@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose'
-import type { SigningAlgorithm } from '../../src/core/config/config.js'
+import type { SigningAlgorithm } from '../../packages/server/src/core/config/config.js'
 
 /**
  * Access tokens shaped like Baton's but signed by the test with keys of its own (through jose),

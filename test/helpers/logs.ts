@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import { loggerOptions } from '../../src/server/app.js'
+import { loggerOptions } from '../../packages/server/src/server/app.js'
 
 /** The production logger configuration at `level`, writing into a string the test can search. */
 export function captureLogs(level: string): {

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
-import { createArgon2Hasher } from '../../src/core/passwords/argon2-hasher.js'
-import { randomId } from '../../src/core/ids.js'
-import type { UserRecord } from '../../src/core/ports.js'
+import { createArgon2Hasher } from '../../packages/server/src/core/passwords/argon2-hasher.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
+import type { UserRecord } from '../../packages/server/src/core/ports.js'
 import { freePort } from './ports.js'
 import {
   createTestServer,

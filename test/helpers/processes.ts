@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
-const cli = join(import.meta.dirname, '../../dist/cli/main.js')
+const cli = join(import.meta.dirname, '../../packages/server/dist/cli/main.js')
 
 /** A `baton serve` child process on a free port of 127.0.0.1. */
 export interface ServerProcess {
@@ -15,7 +15,8 @@ export interface ServerProcess {
 
 /** Starts the built CLI (`npm test` builds first) and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm test`, which builds first')
+  if (!existsSync(cli))
+    throw new Error('packages/server/dist/ is missing: run `npm test`, which builds first')
   return startNodeProcess({
     name: 'baton serve',
     args: [cli, 'serve', '--port', '0'],

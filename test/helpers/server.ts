@@ -1,8 +1,12 @@
 import type { LightMyRequestResponse } from 'fastify'
-import { loadConfig, type BatonConfig } from '../../src/core/config/config.js'
-import type { DatabaseStore, PasswordHasher, SessionStore } from '../../src/core/ports.js'
-import { buildServer, type BatonServer } from '../../src/server/app.js'
-import { openStores } from '../../src/stores/from-url.js'
+import { loadConfig, type BatonConfig } from '../../packages/server/src/core/config/config.js'
+import type {
+  DatabaseStore,
+  PasswordHasher,
+  SessionStore,
+} from '../../packages/server/src/core/ports.js'
+import { buildServer, type BatonServer } from '../../packages/server/src/server/app.js'
+import { openStores } from '../../packages/server/src/stores/from-url.js'
 import { ManualClock } from './clock.js'
 import { createTestStorage, type StoreProfile, type TestStorage } from './storage.js'
 

@@ -9,7 +9,8 @@ export const postgresUrl =
   process.env['BATON_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const redisUrl = process.env['BATON_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
-export type Service = 'postgres' | 'redis' | 'redis-binaries' | 'openssl' | 'chromium'
+export type Service =
+  'postgres' | 'redis' | 'redis-binaries' | 'openssl' | 'chromium' | 'npm-registry' | 'docker'
 
 /** Debian's Chromium, driven by playwright-core (never a downloaded browser). */
 export const chromiumPath = process.env['BATON_TEST_CHROMIUM'] ?? '/usr/bin/chromium'
@@ -48,6 +49,10 @@ async function probe(service: Service): Promise<string | null> {
         ['--version'],
         'Debian package chromium (apt-get install chromium), or set BATON_TEST_CHROMIUM',
       )
+    case 'npm-registry':
+      return probeNpmRegistry()
+    case 'docker':
+      return probeBinary('docker', ['info'], 'a running Docker engine; `docker info` fails')
   }
 }
 
@@ -110,6 +115,17 @@ function probeBinary(binary: string, args: string[], from: string): Promise<stri
     return Promise.resolve(null)
   } catch {
     return Promise.resolve(`${binary} is not installed (${from})`)
+  }
+}
+
+/** Installing a packed tarball into an empty project fetches its dependencies. */
+async function probeNpmRegistry(): Promise<string | null> {
+  const registry = execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim()
+  try {
+    const answer = await fetch(new URL('-/ping', registry), { signal: AbortSignal.timeout(5000) })
+    return answer.ok ? null : `the npm registry ${registry} answered ${answer.status}`
+  } catch (error) {
+    return `the npm registry ${registry} is not reachable (${messageOf(error)})`
   }
 }
 

@@ -1,10 +1,10 @@
-import { randomId } from '../../src/core/ids.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
 import type {
   SessionRecord,
   SessionRef,
   SessionRevocation,
   SessionRotation,
-} from '../../src/core/ports.js'
+} from '../../packages/server/src/core/ports.js'
 
 export const SECOND = 1000
 export const MINUTE = 60 * SECOND

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createArgon2Hasher } from '../../src/core/passwords/argon2-hasher.js'
-import type { PasswordHasher } from '../../src/core/ports.js'
+import { createArgon2Hasher } from '../../packages/server/src/core/passwords/argon2-hasher.js'
+import type { PasswordHasher } from '../../packages/server/src/core/ports.js'
 import {
   createTestServer,
   strongPassword,

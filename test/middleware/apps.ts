@@ -4,10 +4,10 @@ import { serve } from '@hono/node-server'
 import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
-import * as expressAuth from '../../src/middleware/express.js'
-import * as fastifyAuth from '../../src/middleware/fastify.js'
-import * as honoAuth from '../../src/middleware/hono.js'
-import type { NodeAuthOptions } from '../../src/middleware/node-options.js'
+import * as expressAuth from '../../packages/verify/src/middleware/express.js'
+import * as fastifyAuth from '../../packages/verify/src/middleware/fastify.js'
+import * as honoAuth from '../../packages/verify/src/middleware/hono.js'
+import type { NodeAuthOptions } from '../../packages/verify/src/middleware/node-options.js'
 
 /**
  * The same small API in each framework: `/public` unprotected, `/me` behind the Baton

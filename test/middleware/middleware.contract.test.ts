@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { VerifierOptions } from '../../src/verify/index.js'
+import type { VerifierOptions } from '../../packages/verify/src/index.js'
 import { audience, claims, issuer, makeKey, sign, type TestKey } from '../helpers/foreign-tokens.js'
 import { frameworks, startApp, type RunningApp } from './apps.js'
 

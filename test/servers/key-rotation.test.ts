@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createVerifier, VerifyError } from '../../src/verify/index.js'
+import { createVerifier, VerifyError } from '../../packages/verify/src/index.js'
 import { startServerProcess, type ServerProcess } from '../helpers/processes.js'
 import { decodeJWT, strongPassword, uniqueEmail, type TokenBody } from '../helpers/server.js'
 
@@ -14,7 +14,7 @@ import { decodeJWT, strongPassword, uniqueEmail, type TokenBody } from '../helpe
 // published 7 s; the new key is published 2 s before it signs, the verifier caches the JWKS 1 s.
 
 const run = promisify(execFile)
-const cli = join(import.meta.dirname, '../../dist/cli/main.js')
+const cli = join(import.meta.dirname, '../../packages/server/dist/cli/main.js')
 const issuer = 'http://baton.test'
 const audience = 'orders-api'
 

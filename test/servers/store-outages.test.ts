@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { InjectOptions } from 'fastify'
-import type { SessionStore } from '../../src/core/ports.js'
+import type { SessionStore } from '../../packages/server/src/core/ports.js'
 import { FaultSwitch } from '../helpers/faulty-store.js'
 import {
   createTestServer,

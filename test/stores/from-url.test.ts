@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js'
-import { randomId } from '../../src/core/ids.js'
-import { openStores } from '../../src/stores/from-url.js'
-import type { OpenStores } from '../../src/stores/from-url.js'
+import { ConfigError, StoreUnavailableError } from '../../packages/server/src/core/errors.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
+import { openStores } from '../../packages/server/src/stores/from-url.js'
+import type { OpenStores } from '../../packages/server/src/stores/from-url.js'
 
 const driver = vi.hoisted(() => ({ loaded: false }))
 
@@ -107,7 +107,7 @@ describe('openStores', () => {
     expect(stores.sessions).not.toBe(stores.database)
     const id = await roundTrip(stores)
     expect(driver.loaded).toBe(true)
-    const { openSqliteStore } = await import('../../src/stores/sqlite/index.js')
+    const { openSqliteStore } = await import('../../packages/server/src/stores/sqlite/index.js')
     const file = openSqliteStore({ path })
     try {
       expect(await file.findUserById(id)).not.toBeNull()

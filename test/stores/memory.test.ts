@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { StoreUnavailableError } from '../../src/core/errors.js'
-import { randomId } from '../../src/core/ids.js'
-import { createMemoryStore } from '../../src/stores/memory/index.js'
+import { StoreUnavailableError } from '../../packages/server/src/core/errors.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
+import { createMemoryStore } from '../../packages/server/src/stores/memory/index.js'
 import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
 import { describeSessionStoreContract } from '../contract/session-store.contract.js'
 

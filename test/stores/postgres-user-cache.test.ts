@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { StoreUnavailableError } from '../../src/core/errors.js'
-import { randomId } from '../../src/core/ids.js'
-import type { UserRecord } from '../../src/core/ports.js'
-import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres/index.js'
+import { StoreUnavailableError } from '../../packages/server/src/core/errors.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
+import type { UserRecord } from '../../packages/server/src/core/ports.js'
+import {
+  openPostgresStore,
+  type PostgresStore,
+} from '../../packages/server/src/stores/postgres/index.js'
 import { describeWith, postgresUrl } from '../helpers/services.js'
 import { dropPostgresSchema } from '../helpers/storage.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'

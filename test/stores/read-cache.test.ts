@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ReadCache } from '../../src/stores/sqlite/read-cache.js'
+import { ReadCache } from '../../packages/server/src/stores/sqlite/read-cache.js'
 
 describe('ReadCache', () => {
   it('drops its entries when data_version changes, checking at most once per interval', () => {

@@ -3,13 +3,20 @@ import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js'
-import { randomId } from '../../src/core/ids.js'
-import type { SessionRecord, SessionRotation, SessionStore } from '../../src/core/ports.js'
-import { openRedisSessionStore } from '../../src/stores/redis/index.js'
-import type { RedisSessionStore } from '../../src/stores/redis/index.js'
-import { decodeSessionRecord, encodeSessionRecord } from '../../src/stores/redis/record-codec.js'
-import { parseRedisUrl } from '../../src/stores/redis/redis-url.js'
+import { ConfigError, StoreUnavailableError } from '../../packages/server/src/core/errors.js'
+import { randomId } from '../../packages/server/src/core/ids.js'
+import type {
+  SessionRecord,
+  SessionRotation,
+  SessionStore,
+} from '../../packages/server/src/core/ports.js'
+import { openRedisSessionStore } from '../../packages/server/src/stores/redis/index.js'
+import type { RedisSessionStore } from '../../packages/server/src/stores/redis/index.js'
+import {
+  decodeSessionRecord,
+  encodeSessionRecord,
+} from '../../packages/server/src/stores/redis/record-codec.js'
+import { parseRedisUrl } from '../../packages/verify/src/redis/redis-url.js'
 import { describeSessionStoreContract } from '../contract/session-store.contract.js'
 import {
   DAY,

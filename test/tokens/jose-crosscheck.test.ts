@@ -8,7 +8,7 @@ import {
   type JWTPayload,
 } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SigningAlgorithm } from '../../src/core/config/config.js'
+import type { SigningAlgorithm } from '../../packages/server/src/core/config/config.js'
 import {
   createTestServer,
   decodeJWT,

@@ -1,12 +1,12 @@
 import { SignJWT, type JWK, type JWTPayload } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SigningAlgorithm } from '../../src/core/config/config.js'
+import type { SigningAlgorithm } from '../../packages/server/src/core/config/config.js'
 import {
   createVerifier,
   VerifyError,
   type CryptoBackend,
   type VerifierOptions,
-} from '../../src/verify/index.js'
+} from '../../packages/verify/src/index.js'
 import {
   audience,
   claims,
@@ -17,7 +17,7 @@ import {
   type TestKey,
 } from '../helpers/foreign-tokens.js'
 import { createTestServer, decodeJWT, signup, type TestServer } from '../helpers/server.js'
-import { VerifiedTokenCache } from '../../src/verify/verified-token-cache.js'
+import { VerifiedTokenCache } from '../../packages/verify/src/verified-token-cache.js'
 
 const algorithms: SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256']
 const backends: CryptoBackend[] = ['node', 'webcrypto']

@@ -1,0 +1,92 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { BatonError, RateLimitedError, type BatonErrorCode } from '../core/errors.js'
+import { invalidTokenChallenge } from '@baton-auth/verify/shared'
+import { httpStatusOf, storeUnavailableRetryAfter } from './http-errors.js'
+import type { ServerMetrics } from './metrics.js'
+
+/** Marks a bearer route's missing token: RFC 6750 wants a bare `Bearer` challenge for it. */
+export class MissingBearerTokenError extends BatonError {
+  constructor() {
+    super('invalid_token', 'An access token is required (Authorization: Bearer <token>).')
+    this.name = 'MissingBearerTokenError'
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route authenticates with a bearer token: its 401s carry `WWW-Authenticate`. */
+    bearer?: boolean
+  }
+}
+
+interface ErrorBody {
+  error: BatonErrorCode | 'server_error'
+  message: string
+}
+
+/**
+ * Every failure leaves as `{error, message}` with the status of `http-errors.ts`. Anything we
+ * did not anticipate becomes 500 `server_error` with no detail for the client.
+ */
+export function installErrorHandler(app: FastifyInstance, metrics: ServerMetrics): void {
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    const body = toErrorBody(error, request)
+    const status = body.error === 'server_error' ? 500 : httpStatusOf[body.error]
+    if (status >= 500 && body.error !== 'store_unavailable') {
+      request.log.error({ err: error }, 'unhandled error')
+    } else if (error instanceof BatonError) {
+      request.log.info({ code: error.code, detail: error.detail }, 'request refused')
+    }
+    if (error instanceof RateLimitedError)
+      reply.header('retry-after', String(error.retryAfterSeconds))
+    if (body.error === 'store_unavailable') {
+      request.log.warn({ detail: (error as BatonError).detail }, 'store unavailable')
+      reply.header('retry-after', String(storeUnavailableRetryAfter))
+    }
+    if (status === 401 && request.routeOptions.config.bearer === true) {
+      reply.header(
+        'www-authenticate',
+        invalidTokenChallenge(error instanceof MissingBearerTokenError ? null : body.message),
+      )
+    }
+    return sendError(reply, status, body)
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    // Not a route, so no per-route latency hook: count it here.
+    metrics.observeRequest(request.method, undefined, 404, reply.elapsedTime)
+    return sendError(reply, 404, {
+      error: 'not_found',
+      message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+    })
+  })
+}
+
+function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send(body)
+}
+
+function toErrorBody(error: FastifyError | Error, request: FastifyRequest): ErrorBody {
+  if (error instanceof BatonError) return { error: error.code, message: error.message }
+  const fastifyError = error as FastifyError
+  if (fastifyError.validation) {
+    return { error: 'invalid_request', message: fastifyError.message }
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { error: 'payload_too_large', message: 'The request body is larger than 16 KiB.' }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { error: 'invalid_request', message: 'Content-Type must be application/json.' }
+  }
+  if (error instanceof SyntaxError || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return { error: 'invalid_request', message: 'The body is not valid JSON.' }
+  }
+  const status = fastifyError.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    request.log.info({ code: fastifyError.code }, 'malformed request')
+    return status === 413
+      ? { error: 'payload_too_large', message: 'The request body is too large.' }
+      : { error: 'invalid_request', message: 'The request is malformed.' }
+  }
+  return { error: 'server_error', message: 'Internal server error.' }
+}
