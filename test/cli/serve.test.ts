@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { plainDefault, settings } from '../../packages/server/src/core/config/config.js'
 
 const cli = join(import.meta.dirname, '../../packages/server/dist/cli/main.js')
 const children: ChildProcess[] = []
@@ -110,6 +111,17 @@ describe('baton serve', () => {
     expect(await started.exited).toBe(1)
     expect(started.output()).toMatch(message)
     expect(started.output()).toMatch(/configuration error/)
+  })
+
+  it('offers a flag for each setting of the table, with its variable and default', async () => {
+    const help = run(['serve', '--help'])
+    expect(await help.exited).toBe(0)
+    const text = help.output().replace(/\s+/g, ' ')
+    for (const setting of settings) {
+      if (setting.flag === null) continue
+      expect(text).toContain(`${setting.flag} <value>`)
+      expect(text).toContain(`(${setting.variable}, default ${plainDefault(setting)})`)
+    }
   })
 
   it('stops with a message naming an unwritable database path', async () => {
