@@ -113,6 +113,29 @@ describe('baton serve', () => {
     expect(started.output()).toMatch(/configuration error/)
   })
 
+  it('stops on a misspelt BATON_ variable, naming the setting it was probably meant to be', async () => {
+    const directory = tempDir()
+    const database = join(directory, 'baton.db')
+    const started = run(['serve', '--port', '0', '--database-url', `sqlite:${database}`], {
+      BATON_ACESS_TOKEN_TTL: '1m',
+    })
+    expect(await started.exited).toBe(1)
+    expect(started.output()).toBe(
+      'baton: configuration error: BATON_ACESS_TOKEN_TTL: not a Baton setting; did you mean BATON_ACCESS_TOKEN_TTL?\n',
+    )
+    expect(existsSync(database)).toBe(false)
+  })
+
+  it('stops on a BATON_ variable near no setting, saying where the settings are listed', async () => {
+    const started = run(['serve', '--port', '0', '--database-url', 'memory:'], {
+      BATON_SECRET_KEY: 'x',
+    })
+    expect(await started.exited).toBe(1)
+    expect(started.output()).toContain(
+      'BATON_SECRET_KEY: not a Baton setting; the settings are listed in docs/configuration.md and by `baton serve --help`',
+    )
+  })
+
   it('offers a flag for each setting of the table, with its variable and default', async () => {
     const help = run(['serve', '--help'])
     expect(await help.exited).toBe(0)

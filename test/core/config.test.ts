@@ -180,3 +180,60 @@ describe('the settings table', () => {
     expect(loadConfig({}).cookieDomain).toBeNull()
   })
 })
+
+describe('a BATON_ variable that is no setting', () => {
+  const errorOf = (env: Record<string, string | undefined>): ConfigError => {
+    try {
+      loadConfig(env)
+    } catch (error) {
+      if (error instanceof ConfigError) return error
+      throw error
+    }
+    throw new Error('loadConfig accepted it')
+  }
+
+  it.each([
+    ['BATON_ACESS_TOKEN_TTL', 'BATON_ACCESS_TOKEN_TTL'],
+    ['BATON_PROT', 'BATON_PORT'],
+    ['BATON_DATABSE_URL', 'BATON_DATABASE_URL'],
+    ['BATON_access_token_ttl', 'BATON_ACCESS_TOKEN_TTL'],
+    ['BATON_SESION_STORE_URLS', 'BATON_SESSION_STORE_URL'],
+  ])('%s stops loading and suggests %s', (misspelt, meant) => {
+    const error = errorOf({ [misspelt]: '1m' })
+    expect(error.variable).toBe(misspelt)
+    expect(error.message).toBe(`${misspelt}: not a Baton setting; did you mean ${meant}?`)
+  })
+
+  it('suggests nothing when no setting is near, and says where they are listed', () => {
+    const error = errorOf({ BATON_DB: 'postgres://x' })
+    expect(error.message).toBe(
+      'BATON_DB: not a Baton setting; the settings are listed in docs/configuration.md and by `baton serve --help`',
+    )
+  })
+
+  it('names every unknown variable, and checks even an empty one', () => {
+    const error = errorOf({ BATON_ZZZ: '', BATON_PROT: '1', BATON_HOST: 'localhost' })
+    expect(error.message).toBe(
+      'BATON_PROT: not a Baton setting; did you mean BATON_PORT? (neither are BATON_ZZZ)',
+    )
+  })
+
+  it('stops before any value is read, so the misspelling is the error shown', () => {
+    expect(errorOf({ BATON_PORT: 'eighty', BATON_POTR: '80' }).variable).toBe('BATON_POTR')
+  })
+
+  it('leaves other variables alone, including lower-case baton_ ones and unset entries', () => {
+    expect(() =>
+      loadConfig({ PATH: '/bin', BATONX: '1', baton_port: 'x', BATON_NOTHING: undefined }),
+    ).not.toThrow()
+  })
+
+  it('is checked against process.env by default', () => {
+    process.env['BATON_ACESS_TOKEN_TTL'] = '1m'
+    try {
+      expect(() => loadConfig()).toThrow(/did you mean BATON_ACCESS_TOKEN_TTL\?/)
+    } finally {
+      delete process.env['BATON_ACESS_TOKEN_TTL']
+    }
+  })
+})

@@ -5,7 +5,7 @@ import { startServer } from '../server/start.js'
 
 export function serveCommand(): Command {
   const command = new Command('serve').description(
-    'Start the Baton server. Every flag overrides the BATON_* variable of the same name.',
+    'Start the Baton server. Every flag overrides the BATON_* variable of the same name; a BATON_* variable that is no setting stops the start.',
   )
   const flagged: { variable: string; option: Option }[] = []
   for (const setting of settings) {

@@ -388,6 +388,8 @@ export const settings: readonly Setting[] = Object.entries(table).map(
   ([key, setting]) => ({ key, ...setting }) as Setting,
 )
 
+const settingOf = new Map(settings.map((setting) => [setting.variable, setting]))
+
 /** The setting of a field of `BatonConfig`. */
 export function settingFor<K extends keyof BatonConfig>(key: K): Setting<K> {
   return { key, ...table[key] }
@@ -408,10 +410,13 @@ export function plainDefault(setting: Setting): string {
 type Env = Partial<Record<string, string | undefined>>
 
 /**
- * Reads and validates every setting once. A bad value throws `ConfigError` naming the
- * variable, so start-up stops with a message an operator can act on.
+ * Reads and validates every setting once. A bad value, or a `BATON_*` variable that is no
+ * setting (a misspelt one would otherwise leave its setting at the default without a word),
+ * throws `ConfigError` naming the variable, so start-up stops with a message an operator can
+ * act on.
  */
 export function loadConfig(env: Env = process.env): BatonConfig {
+  rejectUnknownVariables(env)
   const values: Record<string, unknown> = {}
   // Derived defaults see only what is read so far: a table reordered wrongly fails loudly.
   const readSoFar = new Proxy(values, {
@@ -435,6 +440,74 @@ export function loadConfig(env: Env = process.env): BatonConfig {
   const config = values as unknown as BatonConfig
   for (const setting of settings) setting.check?.(config, setting.variable)
   return config
+}
+
+const settingPrefix = 'BATON_'
+
+function rejectUnknownVariables(env: Env): void {
+  const unknown = Object.keys(env)
+    .filter(
+      (name) => name.startsWith(settingPrefix) && env[name] !== undefined && !settingOf.has(name),
+    )
+    .sort()
+  const [first, ...others] = unknown
+  if (first === undefined) return
+  const candidates = closestNames(first, [...settingOf.keys()])
+  let message =
+    candidates.length > 0
+      ? `not a Baton setting; did you mean ${candidates.join(' or ')}?`
+      : 'not a Baton setting; the settings are listed in docs/configuration.md and by `baton serve --help`'
+  if (others.length > 0) message += ` (neither are ${others.join(', ')})`
+  throw new ConfigError(first, message)
+}
+
+/**
+ * The names nearest to `name` by edit distance (a swap of two neighbours counts once), when
+ * near enough to be a slip of the keyboard rather than another name: up to a quarter of the
+ * part after `BATON_`, at least 1, at most 3. Case is ignored.
+ */
+export function closestNames(name: string, names: readonly string[]): string[] {
+  const wanted = name.toUpperCase()
+  const allowed = Math.min(3, Math.max(1, Math.floor((wanted.length - settingPrefix.length) / 4)))
+  let best = allowed + 1
+  let nearest: string[] = []
+  for (const candidate of names) {
+    const distance = editDistance(wanted, candidate.toUpperCase())
+    if (distance < best) {
+      best = distance
+      nearest = [candidate]
+    } else if (distance === best) {
+      nearest.push(candidate)
+    }
+  }
+  return nearest
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = []
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i]
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j)
+        continue
+      }
+      const above = rows[i - 1] as number[]
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let distance = Math.min(
+        (above[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (above[j - 1] as number) + cost,
+      )
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, ((rows[i - 2] as number[])[j - 2] as number) + 1)
+      }
+      row.push(distance)
+    }
+    rows.push(row)
+  }
+  return (rows[a.length] as number[])[b.length] as number
 }
 
 function revocationChannelUrl(variable: string, text: string): string | null {
