@@ -34,7 +34,7 @@ export default defineConfig(async () => {
       test: {
         name: `http:${profile}`,
         include: ['test/http/**/*.test.ts'],
-        env: { BATON_TEST_STORES: profile },
+        env: { TEST_STORES: profile },
       },
     })
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { configVariables } from '../packages/server/src/core/config/config.js'
+import { describeDefault, settings } from '../packages/server/src/core/config/config.js'
 import { batonErrorCodes } from '../packages/server/src/core/errors.js'
 import { httpStatusOf } from '../packages/server/src/server/http-errors.js'
 
@@ -27,9 +27,10 @@ describe('docs stay in step with the code', () => {
 
   it('docs/configuration.md lists every variable with its default', () => {
     const page = docs('configuration.md')
-    for (const [name, { default: fallback }] of Object.entries(configVariables)) {
+    for (const setting of settings) {
+      const name = setting.variable
       expect(page, name).toMatch(new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, 'm'))
-      if (fallback) expect(page, name).toContain(`\`${fallback}\``)
+      expect(page, name).toContain(describeDefault(setting))
     }
   })
 })

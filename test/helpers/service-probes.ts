@@ -6,14 +6,14 @@ import { connect } from 'node:net'
  * use it too.
  */
 export const postgresUrl =
-  process.env['BATON_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const redisUrl = process.env['BATON_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+  process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
 export type Service =
   'postgres' | 'redis' | 'redis-binaries' | 'openssl' | 'chromium' | 'npm-registry' | 'docker'
 
 /** Debian's Chromium, driven by playwright-core (never a downloaded browser). */
-export const chromiumPath = process.env['BATON_TEST_CHROMIUM'] ?? '/usr/bin/chromium'
+export const chromiumPath = process.env['TEST_CHROMIUM'] ?? '/usr/bin/chromium'
 
 export interface ServiceCheck {
   service: Service
@@ -47,7 +47,7 @@ async function probe(service: Service): Promise<string | null> {
       return probeBinary(
         chromiumPath,
         ['--version'],
-        'Debian package chromium (apt-get install chromium), or set BATON_TEST_CHROMIUM',
+        'Debian package chromium (apt-get install chromium), or set TEST_CHROMIUM',
       )
     case 'npm-registry':
       return probeNpmRegistry()
@@ -67,7 +67,7 @@ async function probePostgres(): Promise<string | null> {
     await client.query('SELECT 1')
     return null
   } catch (error) {
-    return `PostgreSQL not reachable at ${redactUrl(postgresUrl)} (${messageOf(error)}; set BATON_TEST_POSTGRES_URL)`
+    return `PostgreSQL not reachable at ${redactUrl(postgresUrl)} (${messageOf(error)}; set TEST_POSTGRES_URL)`
   } finally {
     await client.end().catch(() => undefined)
   }
@@ -78,7 +78,7 @@ function probeRedis(): Promise<string | null> {
   const port = Number(url.port || 6379)
   const host = url.hostname || '127.0.0.1'
   const failure = (reason: string): string =>
-    `Redis not reachable at ${host}:${port} (${reason}; set BATON_TEST_REDIS_URL)`
+    `Redis not reachable at ${host}:${port} (${reason}; set TEST_REDIS_URL)`
   return new Promise((resolve) => {
     const socket = connect({ host, port })
     let answer = ''
