@@ -2,7 +2,7 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-// Layer boundaries from DESIGN.md: an import that crosses one fails `npm run lint` (and CI).
+// Layer boundaries (docs/architecture.md): an import that crosses one fails `npm run lint` (and CI).
 const httpAndDrivers = [
   'fastify',
   'fastify-plugin',
@@ -72,7 +72,7 @@ export default tseslint.config(
     },
   },
   {
-    // Edge-safe layers (DESIGN.md): no Node built-in, no server dependency, so they run in
+    // Edge-safe layers (docs/architecture.md): no Node built-in, no server dependency, so they run in
     // browsers, Cloudflare Workers, Deno and Bun. test/verify/edge-safety.test.ts checks the build.
     files: [
       'packages/verify/src/*.ts',

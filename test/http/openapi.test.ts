@@ -132,11 +132,12 @@ describe('GET /openapi.json', () => {
     }
   })
 
-  it('has one error code vocabulary with docs/errors.md', () => {
+  it('has one error code vocabulary with docs/errors.md and docs/api.md', () => {
     const schema = document.components.schemas['ErrorCode'] as { enum: string[] }
     const expected = [...batonErrorCodes, 'server_error'].sort()
     expect([...schema.enum].sort()).toEqual(expected)
     expect([...new Set(documentedCodes(docs('errors.md')))].sort()).toEqual(expected)
+    expect([...new Set(documentedCodes(docs('api.md')))].sort()).toEqual(expected)
   })
 
   it('describes what the routes really answer', async () => {

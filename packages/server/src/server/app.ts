@@ -21,7 +21,7 @@ import { authTokenRoutes } from './routes/auth-tokens.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { operationsRoutes } from './routes/operations.js'
 
-/** API.md: bodies over 16 KiB get 413. */
+/** docs/api.md: bodies over 16 KiB get 413. */
 export const bodyLimit = 16 * 1024
 
 export interface BuildServerOptions {
@@ -72,7 +72,7 @@ export function loggerOptions(level: string) {
   return { level, redact: loggerRedaction, serializers: requestSerializers }
 }
 
-/** The Fastify app speaking API.md, over the given stores. Call `app.listen` or `app.inject`. */
+/** The Fastify app speaking docs/api.md, over the given stores. Call `app.listen` or `app.inject`. */
 export async function buildServer(options: BuildServerOptions): Promise<BatonServer> {
   const { config } = options
   const metrics = createServerMetrics()

@@ -57,7 +57,7 @@ export interface BatonConfig {
   revocationChannelUrl: string | null
 }
 
-/** Each variable of API.md "Configuration", with its documentation and default. */
+/** Each variable of docs/configuration.md, with its documentation and default. */
 export const configVariables = {
   BATON_HOST: { default: '127.0.0.1', doc: 'address the server listens on' },
   BATON_PORT: { default: '3000', doc: 'port the server listens on' },
