@@ -54,7 +54,7 @@ export interface RedisSessionStoreOptions {
   commandTimeout?: number
 }
 
-/** A `SessionStore` on Redis or Redis Cluster; DESIGN.md has the key layout. */
+/** A `SessionStore` on Redis or Redis Cluster; docs/architecture.md has the key layout. */
 export interface RedisSessionStore extends SessionStore {
   /** The prefix of every key this store writes. */
   readonly keyPrefix: string
@@ -65,7 +65,7 @@ type Argument = string | Buffer | number
 
 const DEFAULT_PREFIX = 'baton:'
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000
-// API.md promises a 503 within 2 s rather than a hanging request.
+// docs/api.md promises a 503 within 2 s rather than a hanging request.
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000
 // Reconnect forever, backing off to one attempt a second: the same store object serves again as
 // soon as Redis is back, with no restart.
@@ -197,7 +197,7 @@ function createRedisSessionStore(
 ): RedisSessionStore {
   let closed = false
   // A safety net over ioredis's own timeouts (a cluster may retry redirections on its own), so no
-  // call outlives the 2 s API.md promises.
+  // call outlives the 2 s docs/api.md promises.
   const deadline = commandTimeout * 1.5
 
   async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
