@@ -72,7 +72,7 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
     for (const entry of JSON.parse(stdout) as Packed[]) {
       packed.set(entry.name, { ...entry, tarball: join(work, entry.filename) })
     }
-  }, 120_000)
+  }, 600_000)
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true })
@@ -251,5 +251,5 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
       )
       expect(problems, name).toEqual([])
     }
-  }, 120_000)
+  }, 300_000)
 })
