@@ -14,6 +14,7 @@ WORKDIR /src
 # Manifests first: the dependency layers are rebuilt only when a manifest or the lock changes.
 COPY package.json package-lock.json ./
 COPY packages/verify/package.json packages/verify/
+COPY packages/client/package.json packages/client/
 COPY packages/server/package.json packages/server/
 
 # Build: the whole workspace's dependencies (TypeScript included), then every package.
@@ -24,7 +25,7 @@ COPY packages ./packages
 RUN npm run build
 
 # The runtime's node_modules: what @baton-auth/server needs in production and nothing else
-# (no TypeScript, no test tools), from the same lock file.
+# (no TypeScript, no test tools, no client package), from the same lock file.
 FROM toolchain AS prod-deps
 RUN npm ci --omit=dev --workspace @baton-auth/server --no-audit --no-fund
 

@@ -105,6 +105,31 @@ export default tseslint.config(
     },
   },
   {
+    // The client runs in browsers, React Native, Deno and Bun as well as Node: fetch only, no
+    // Node built-in, no global of Node's, and no package at all (it has zero dependencies).
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'the client imports no node:* module.' },
+            {
+              regex: '^(?!\\.{1,2}/)',
+              message: 'the client has no runtime dependency: import its own files only.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'not in browsers: use Uint8Array.' },
+        { name: 'process', message: 'not in browsers.' },
+        { name: 'require', message: 'the client is ESM.' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
