@@ -132,9 +132,11 @@ describeWithCompose('the compose stack: Baton on PostgreSQL and Redis', () => {
   beforeAll(async () => {
     // Ports of their own, so a developer's PostgreSQL, Redis or Baton on the defaults is no
     // obstacle; an image name of its own, so the developer's baton:local is left alone.
+    const port = await freePort()
     env = {
       BATON_IMAGE: `${image}-compose`,
-      BATON_PUBLISH_PORT: String(await freePort()),
+      BATON_PUBLISH_PORT: String(port),
+      BATON_ISSUER: `http://127.0.0.1:${port}`,
       POSTGRES_PUBLISH_PORT: String(await freePort()),
       REDIS_PUBLISH_PORT: String(await freePort()),
     }
