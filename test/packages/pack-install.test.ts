@@ -56,6 +56,7 @@ let serverProject: string | undefined
 const packed = new Map<string, Packed & { tarball: string }>()
 
 await describeWith(['npm-registry'], 'packed packages installed into an empty project', () => {
+  // Each package's prepack runs its build: three tsc runs, slow on a loaded machine.
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'baton-pack-'))
     const { stdout } = await npm(
@@ -76,7 +77,7 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
     for (const entry of JSON.parse(stdout) as Packed[]) {
       packed.set(entry.name, { ...entry, tarball: join(work, entry.filename) })
     }
-  }, 120_000)
+  }, 300_000)
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true })
