@@ -288,6 +288,19 @@ export const layers = [
       theServer,
     ],
   },
+  {
+    part: 'client',
+    files: ['packages/client/src/**/*.ts'],
+    edgeSafe: true,
+    role: 'the browser and app client over the HTTP API; runs wherever fetch does',
+    reach: 'packages/client/src/index.ts',
+    mayImport: [],
+    sample: 'packages/client/src/index.ts',
+    forbidden: [
+      nodeBuiltins,
+      { label: 'any package (its own files only)', regex: '^(?!\\.{1,2}/)' },
+    ],
+  },
 ]
 
 /** The one file of `stores` that server and cli may import. */

@@ -16,16 +16,14 @@ const nodeId = (part) => part.replace(/[^a-z]+/gi, '_')
 
 /** A Mermaid graph with one arrow per `mayImport` entry: every import the rules let through. */
 function diagram() {
-  const server = layers.filter((layer) => layer.files[0]?.startsWith('packages/server/'))
-  const verify = layers.filter((layer) => layer.files[0]?.startsWith('packages/verify/'))
+  const packageOf = (layer) => layer.files[0]?.split('/')[1]
+  const server = layers.filter((layer) => packageOf(layer) === 'server')
   const label = (part) => (part === storesEntry.part ? 'stores (from-url.ts only)' : part)
   const target = (part) => (part === storesEntry.part ? 'stores' : part)
   const lines = ['```mermaid', 'flowchart LR']
-  for (const [name, group] of [
-    ['@baton-auth/server', server],
-    ['@baton-auth/verify', verify],
-  ]) {
-    lines.push(`  subgraph ${nodeId(name)}["${name}"]`)
+  for (const name of new Set(layers.map(packageOf))) {
+    const group = layers.filter((layer) => packageOf(layer) === name)
+    lines.push(`  subgraph ${nodeId(name)}["@baton-auth/${name}"]`)
     for (const layer of group) lines.push(`    ${nodeId(layer.part)}["${layer.part}"]`)
     lines.push('  end')
   }

@@ -10,7 +10,14 @@ export const postgresUrl =
 export const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
 export type Service =
-  'postgres' | 'redis' | 'redis-binaries' | 'openssl' | 'chromium' | 'npm-registry' | 'docker'
+  | 'postgres'
+  | 'redis'
+  | 'redis-binaries'
+  | 'openssl'
+  | 'chromium'
+  | 'npm-registry'
+  | 'docker'
+  | 'docker-compose'
 
 /** Debian's Chromium, driven by playwright-core (never a downloaded browser). */
 export const chromiumPath = process.env['TEST_CHROMIUM'] ?? '/usr/bin/chromium'
@@ -52,7 +59,9 @@ async function probe(service: Service): Promise<string | null> {
     case 'npm-registry':
       return probeNpmRegistry()
     case 'docker':
-      return probeBinary('docker', ['info'], 'a running Docker engine; `docker info` fails')
+      return probeDocker(['info', '--format', '{{.ServerVersion}}'], 'no Docker engine answers')
+    case 'docker-compose':
+      return probeDocker(['compose', 'version'], 'the Docker Compose plugin is missing')
   }
 }
 
@@ -115,6 +124,27 @@ function probeBinary(binary: string, args: string[], from: string): Promise<stri
     return Promise.resolve(null)
   } catch {
     return Promise.resolve(`${binary} is not installed (${from})`)
+  }
+}
+
+/**
+ * The docker client alone is not enough: `docker info` asks the engine, and the client is often
+ * installed where no engine runs (this says which of the two is missing).
+ */
+function probeDocker(args: string[], failure: string): Promise<string | null> {
+  try {
+    execFileSync('docker', ['--version'], { stdio: 'ignore' })
+  } catch {
+    return Promise.resolve('docker is not installed (the docker client and a running engine)')
+  }
+  try {
+    execFileSync('docker', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 })
+    return Promise.resolve(null)
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n')[0]
+    return Promise.resolve(
+      `${failure} (\`docker ${args.join(' ')}\`: ${stderr || messageOf(error)})`,
+    )
   }
 }
 
