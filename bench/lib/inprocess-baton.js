@@ -9,7 +9,8 @@ export const benchContext = { ip: '127.0.0.1', userAgent: 'baton-bench/1 (in-pro
 
 /**
  * Opens sqlite:<temp dir>/baton.db, creates the engine, signs up one user and starts
- * `sessionCount` sessions for it. Returns { baton, user, sessions: IssuedTokens[], close() }.
+ * `sessionCount` sessions for it. Returns { baton, database, user, sessions: IssuedTokens[], close() };
+ * `database` is the store itself, for measuring its reads alone.
  */
 export async function openBenchBaton({ alg, label, sessionCount }) {
   const dir = makeTempDir(label)
@@ -37,6 +38,7 @@ export async function openBenchBaton({ alg, label, sessionCount }) {
       sessions.push(await baton.sessions.start(user, benchContext))
     return {
       baton,
+      database: stores.database,
       user,
       sessions,
       async close() {

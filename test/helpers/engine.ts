@@ -6,6 +6,7 @@ import {
   type MemoryStore,
 } from '../../packages/server/src/stores/memory/index.js'
 import { ManualClock } from './clock.js'
+import type { FaultSwitch } from './faulty-store.js'
 
 /**
  * A cheap stand-in for argon2 where hashing is not what is tested: core tests then run in
@@ -30,11 +31,13 @@ export interface TestEngine {
 
 /**
  * The core engine over one memory store and a manual clock, no HTTP. `overrides` replace
- * validated settings after loading, e.g. to reach a combination the config refuses.
+ * validated settings after loading, e.g. to reach a combination the config refuses; `faults`
+ * fails the session store on demand.
  */
 export async function createTestEngine(
   env: Record<string, string> = {},
   overrides: Partial<BatonConfig> = {},
+  options: { faults?: FaultSwitch } = {},
 ): Promise<TestEngine> {
   const store = createMemoryStore()
   const clock = new ManualClock()
@@ -46,7 +49,7 @@ export async function createTestEngine(
   const baton = await createBaton({
     config,
     database: store,
-    sessions: store,
+    sessions: options.faults ? options.faults.wrap(store) : store,
     clock,
     hasher: plainHasher,
     observer: {

@@ -34,8 +34,6 @@ export interface Baton {
   readonly accounts: AccountService
   /** `/oauth/*`: grants, client authentication, revocation, introspection. */
   readonly oauth: OAuthService
-  readonly database: DatabaseStore
-  readonly sessionStore: SessionStore
   /** A bearer token's claims, or `invalid_token` / `access_token_expired` / `session_revoked`. */
   authenticate(accessToken: string): Promise<AccessTokenClaims>
   /** Rejects with `StoreUnavailableError` unless every store answers. */
@@ -133,8 +131,6 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     sessions,
     accounts,
     oauth,
-    database: options.database,
-    sessionStore: options.sessions,
     async authenticate(accessToken) {
       const claims = await accessTokens.verify(accessToken)
       if (await sessions.isDenied({ userId: claims.sub, sessionId: claims.sid })) {

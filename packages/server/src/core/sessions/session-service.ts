@@ -44,6 +44,19 @@ export interface IssuedTokens {
   accessClaims: AccessTokenClaims
 }
 
+/** One session as its user sees it. Times are epoch ms. */
+export interface SessionView {
+  id: string
+  createdAt: number
+  lastUsedAt: number
+  /** When it ends if nothing happens: its absolute expiry or its refresh token's, the sooner. */
+  expiresAt: number
+  ip: string | null
+  userAgent: string | null
+  /** The session of the token that asked. */
+  current: boolean
+}
+
 export interface SessionServiceOptions {
   store: SessionStore
   users: UserStore
@@ -246,6 +259,16 @@ export class SessionService {
   }
 
   /**
+   * Sign out (`/auth/logout`) the session of whichever tokens are given. It never reveals whether
+   * a token was valid: a forged, foreign or unknown one changes nothing, and only a store outage
+   * fails the call. Expired tokens still sign their session out.
+   */
+  async logout(tokens: { refreshToken: string | null; accessToken: string | null }): Promise<void> {
+    if (tokens.refreshToken !== null) await this.logoutWithRefreshToken(tokens.refreshToken)
+    if (tokens.accessToken !== null) await this.logoutWithAccessToken(tokens.accessToken)
+  }
+
+  /**
    * Sign out with a refresh token. Any token validly signed for the session will do, even expired;
    * an OAuth client's token is left to `/oauth/revoke`, which knows whose it is.
    */
@@ -259,6 +282,40 @@ export class SessionService {
     }
     if (claims.client_id !== undefined) return
     await this.revoke(refOfClaims(claims), 'logout')
+  }
+
+  /** Sign out the session of an access token, expired or not. */
+  async logoutWithAccessToken(accessToken: string): Promise<void> {
+    let claims: AccessTokenClaims
+    try {
+      claims = (await this.#o.accessTokens.inspect(accessToken)).claims
+    } catch (error) {
+      if (error instanceof BatonError && error.code !== 'store_unavailable') return
+      throw error
+    }
+    await this.revoke(refOfClaims(claims), 'logout')
+  }
+
+  /** Sign out every live session of the user (`/auth/logout-all`); returns their ids. */
+  async logoutEverywhere(userId: string): Promise<string[]> {
+    return this.revokeAllForUser(userId, 'logout_all')
+  }
+
+  /**
+   * The user's live sessions as they see them (`/auth/sessions`), `current` marking the one
+   * asking. A session ends at its absolute expiry, or sooner if left idle past its refresh token.
+   */
+  async describeSessions(userId: string, currentSessionId: string): Promise<SessionView[]> {
+    const sessions = await this.list(userId)
+    return sessions.map((session) => ({
+      id: session.id,
+      createdAt: session.createdAt,
+      lastUsedAt: session.lastUsedAt,
+      expiresAt: Math.min(session.expiresAt, session.currentExpiresAt * 1000),
+      ip: session.ip,
+      userAgent: session.userAgent,
+      current: session.id === currentSessionId,
+    }))
   }
 
   /**
