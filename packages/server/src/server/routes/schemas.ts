@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { maxTokenLength } from '@baton-auth/verify/shared'
 
 // Generous string limits: the core gives the precise message (e.g. password length), the
 // schema only stops absurd input early.
@@ -9,7 +10,7 @@ export const CredentialsBody = Type.Object({
 export type CredentialsBody = Static<typeof CredentialsBody>
 
 export const RefreshTokenBody = Type.Union([
-  Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: 8192 })) }),
+  Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: maxTokenLength })) }),
   Type.Null(),
 ])
 export type RefreshTokenBody = Static<typeof RefreshTokenBody>
