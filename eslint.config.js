@@ -16,6 +16,19 @@ const httpAndDrivers = [
   'commander',
 ]
 
+// Native addons (compiled `.node` files) and the packages that load or are them: the core must
+// run wherever Node does and load none, so `import '@baton-auth/server'` stays addon-free.
+const nativeAddons = [
+  '@node-rs/*',
+  'argon2',
+  'bcrypt',
+  'sodium-native',
+  'bindings',
+  'node-gyp-build',
+  '*.node',
+  '**/*.node',
+]
+
 export default tseslint.config(
   { ignores: ['**/dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
   js.configs.recommended,
@@ -44,6 +57,11 @@ export default tseslint.config(
             {
               group: httpAndDrivers,
               message: 'src/core knows no HTTP framework and no database driver: use a port.',
+            },
+            {
+              group: [...nativeAddons, '**/passwords/argon2-hasher*'],
+              message:
+                'src/core loads no native addon: it takes one through a port (PasswordHasher) from outside.',
             },
             {
               group: ['**/server/**', '**/stores/**', '**/cli/**'],

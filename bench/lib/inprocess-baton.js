@@ -2,6 +2,7 @@
 import { join } from 'node:path'
 import { createBaton } from '../../packages/server/dist/core/baton.js'
 import { loadConfig } from '../../packages/server/dist/core/config/config.js'
+import { createArgon2Hasher } from '../../packages/server/dist/passwords/argon2-hasher.js'
 import { openStores } from '../../packages/server/dist/stores/from-url.js'
 import { makeTempDir, removeTempDir } from './temp.js'
 
@@ -27,7 +28,12 @@ export async function openBenchBaton({ alg, label, sessionCount }) {
       databaseUrl: config.databaseUrl,
       sessionStoreUrl: config.sessionStoreUrl,
     })
-    baton = await createBaton({ config, database: stores.database, sessions: stores.sessions })
+    baton = await createBaton({
+      config,
+      database: stores.database,
+      sessions: stores.sessions,
+      hasher: createArgon2Hasher(),
+    })
     const { user } = await baton.accounts.signup(
       `bench-${label}@example.com`,
       'correct horse battery staple 42',

@@ -2,7 +2,7 @@ import { ESLint } from 'eslint'
 import { describe, expect, it } from 'vitest'
 
 // The layer rule lives in eslint.config.js; this proves it fires, so a broken config cannot
-// silently let src/core import an HTTP framework or a driver.
+// silently let src/core import an HTTP framework, a driver or a native addon.
 describe('layer boundaries', () => {
   const eslint = new ESLint({ cwd: import.meta.dirname + '/../..' })
   const lint = async (filePath: string, code: string) => {
@@ -19,12 +19,36 @@ describe('layer boundaries', () => {
     "import pg from 'pg'",
     "import { buildServer } from '../server/app.js'",
     "import { openStores } from '../stores/from-url.js'",
+    // Native addons: the core takes the argon2 hasher injected, it never loads one itself.
+    "import { hash } from '@node-rs/argon2'",
+    "import { Algorithm } from '@node-rs/argon2'",
+    "import bcrypt from 'bcrypt'",
+    "import addon from './build/Release/addon.node'",
+    "import { createArgon2Hasher } from '../passwords/argon2-hasher.js'",
   ])('refuses `%s` in src/core', async (statement) => {
     const messages = await lint(
       'packages/server/src/core/baton.ts',
       `${statement}\nexport const x = 1\n`,
     )
     expect(messages).toHaveLength(1)
+  })
+
+  it('refuses a native addon deeper in src/core too', async () => {
+    expect(
+      await lint(
+        'packages/server/src/core/passwords/password-policy.ts',
+        "import { verify } from '@node-rs/argon2'\nexport const x = verify\n",
+      ),
+    ).toHaveLength(1)
+  })
+
+  it('allows the argon2 addon outside src/core, where the server injects it', async () => {
+    expect(
+      await lint(
+        'packages/server/src/passwords/argon2-hasher.ts',
+        "import { hash } from '@node-rs/argon2'\nexport const x = hash\n",
+      ),
+    ).toHaveLength(0)
   })
 
   it('allows core imports in src/core, and drivers in src/stores', async () => {
