@@ -1,5 +1,5 @@
 /**
- * The words Baton and its verifier share (API.md "Tokens" and "Error codes"), defined here once:
+ * The words Baton and its verifier share (docs/api.md "Tokens", docs/errors.md), defined here once:
  * the server imports them through `@baton-auth/verify/shared`, so the issuer and every verifier
  * agree by construction. Data and types only: edge-safe, imports nothing.
  */

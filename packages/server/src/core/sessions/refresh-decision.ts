@@ -3,7 +3,7 @@ import type { SessionRecord } from '../ports.js'
 import type { RefreshTokenClaims } from '../tokens/refresh-token.js'
 
 /**
- * The refresh decision (API.md "The two-token table", DESIGN.md "Sessions and rotation") as a
+ * The refresh decision (docs/api.md "The two-token table") as a
  * pure step function: given what is known so far about a refresh request, it says what to do
  * next. When it needs a fact it does not have (the access token's state, the stored session) it
  * asks for it, so that the common case (the current token of a live session) costs one store

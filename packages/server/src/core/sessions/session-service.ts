@@ -84,8 +84,9 @@ export interface RefreshRequest {
 }
 
 /**
- * Sessions and refresh-token rotation (DESIGN.md "Sessions and rotation"). Every rule lives
- * here once; stores only do atomic primitives.
+ * Sessions and refresh-token rotation (DESIGN.md "Sessions and rotation"). Every rule lives in
+ * the core once (what a presented refresh token means: `refresh-decision.ts`, which this class
+ * feeds with the facts it asks for); stores only do atomic primitives.
  */
 export class SessionService {
   readonly #o: SessionServiceOptions
