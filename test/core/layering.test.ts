@@ -1,5 +1,5 @@
 import { ESLint } from 'eslint'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 // The layer rule lives in eslint.config.js; this proves it fires, so a broken config cannot
 // silently let src/core import an HTTP framework, a driver or a native addon.
@@ -11,6 +11,11 @@ describe('layer boundaries', () => {
       message.ruleId?.endsWith('no-restricted-imports'),
     )
   }
+  // The first lint builds the TypeScript program for type-aware rules: tens of seconds on a
+  // loaded machine, which would otherwise count against whichever case happens to run first.
+  beforeAll(async () => {
+    await lint('packages/server/src/core/ids.ts', 'export const x = 1\n')
+  }, 180_000)
 
   it.each([
     "import Fastify from 'fastify'",
