@@ -40,6 +40,20 @@ const drivers = {
   group: ['better-sqlite3', 'ioredis', 'pg', 'postgres'],
 }
 /** @type {Forbidden} */
+const nativeAddons = {
+  label: 'native addons (the argon2 hasher is injected)',
+  group: [
+    '@node-rs/*',
+    'argon2',
+    'bcrypt',
+    'sodium-native',
+    'bindings',
+    'node-gyp-build',
+    '*.node',
+    '**/passwords/argon2-hasher*',
+  ],
+}
+/** @type {Forbidden} */
 const cliLibraries = { label: 'CLI libraries', group: ['commander'] }
 /** @type {Forbidden} */
 const verifyInternals = {
@@ -99,6 +113,7 @@ export const layers = [
     forbidden: [
       http,
       drivers,
+      nativeAddons,
       cliLibraries,
       {
         label: 'stores, server, cli, revocation',
@@ -119,8 +134,8 @@ export const layers = [
       http,
       cliLibraries,
       {
-        label: 'server, cli, revocation',
-        group: ['**/server/**', '**/cli/**', '**/revocation/**'],
+        label: 'server, cli, revocation, the password hasher',
+        group: ['**/server/**', '**/cli/**', '**/revocation/**', '**/passwords/argon2-hasher*'],
       },
       verifyInternals,
       intoVerifyByPath,
@@ -144,9 +159,27 @@ export const layers = [
     ],
   },
   {
+    part: 'server/passwords',
+    reach: 'packages/server/src/passwords/argon2-hasher.ts',
+    mayImport: ['core'],
+    sample: 'packages/server/src/passwords/argon2-hasher.ts',
+    files: ['packages/server/src/passwords/**/*.ts'],
+    role: 'the argon2id password hasher (a native addon), injected into core by the server and the CLI',
+    forbidden: [
+      http,
+      drivers,
+      {
+        label: 'stores, server, cli, revocation',
+        group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**'],
+      },
+      verifyInternals,
+      intoVerifyByPath,
+    ],
+  },
+  {
     part: 'server',
     reach: 'packages/server/src/server/app.ts',
-    mayImport: ['core', 'stores/from-url', 'server/revocation'],
+    mayImport: ['core', 'stores/from-url', 'server/revocation', 'server/passwords'],
     sample: 'packages/server/src/server/app.ts',
     files: ['packages/server/src/server/**/*.ts'],
     role: 'the Fastify HTTP layer: routes, cookies and CSRF, bearer authentication, OAuth endpoints, metrics',
@@ -162,7 +195,7 @@ export const layers = [
   {
     part: 'cli',
     reach: 'packages/server/src/cli/serve.ts',
-    mayImport: ['core', 'stores/from-url', 'server'],
+    mayImport: ['core', 'stores/from-url', 'server', 'server/passwords'],
     sample: 'packages/server/src/cli/serve.ts',
     files: ['packages/server/src/cli/**/*.ts'],
     role: 'the `baton` command: serve, keys, clients',

@@ -8,9 +8,9 @@ import { measureAsync } from './lib/timing.js'
 
 /**
  * Round-robin over `sessionCount` sessions' access tokens:
- *   me:       baton.authenticate(token) (cached verify + deny-list read) + database.findUserById
- *   isDenied: the deny-list read alone (sessionStore.isDenied)
- *   findUser: the user read alone (database.findUserById)
+ *   me:       baton.authenticate(token) (cached verify + deny-list read) + baton.accounts.me
+ *   isDenied: the deny-list read alone (baton.sessions.isDenied)
+ *   findUser: the user read alone (the database store's findUserById)
  * Returns { me, isDenied, findUser }, each { opsPerSec, failures, otherLoad }.
  */
 export async function runInProcessMeBench({
@@ -22,7 +22,7 @@ export async function runInProcessMeBench({
 }) {
   const bench = await openBenchBaton({ alg, label: 'me', sessionCount })
   try {
-    const { baton, user } = bench
+    const { baton, database, user } = bench
     const tokens = bench.sessions.map((issued) => issued.accessToken)
     const sessionIds = bench.sessions.map((issued) => issued.session.id)
     let next = 0
@@ -42,15 +42,16 @@ export async function runInProcessMeBench({
         ` ${Math.round(result.opsPerSec).toLocaleString('en-US')} ops/s${result.failures ? `, ${result.failures} failures` : ''}\n`,
       )
     }
-    await step('me', 'authenticate + findUserById (the /auth/me work)', async () => {
+    await step('me', 'authenticate + accounts.me (the /auth/me work)', async () => {
       const claims = await baton.authenticate(tokens[slot()])
-      return (await baton.database.findUserById(claims.sub)) !== null
+      return (await baton.accounts.me(claims)).id === claims.sub
     })
-    await step('isDenied', 'sessionStore.isDenied alone', async () => {
-      return (await baton.sessionStore.isDenied(sessionIds[slot()], Date.now())) === false
+    await step('isDenied', 'sessions.isDenied alone', async () => {
+      const ref = { userId: user.id, sessionId: sessionIds[slot()] }
+      return (await baton.sessions.isDenied(ref)) === false
     })
     await step('findUser', 'database.findUserById alone', async () => {
-      return (await baton.database.findUserById(user.id)) !== null
+      return (await database.findUserById(user.id)) !== null
     })
     return results
   } finally {

@@ -49,6 +49,41 @@ describe('package surface (the workspace links each package by name)', () => {
     expect(output.trim()).toBe('function function false')
   })
 
+  // Every native addon goes through process.dlopen (and a CommonJS `.node` file through
+  // require.cache): watch both while importing. The argon2 entry is the proof the probe sees one.
+  const addonsLoadedBy = (code: string): string[] => {
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const dlopen = process.dlopen.bind(process); const opened = [];
+         process.dlopen = (module, file, ...rest) => { opened.push(file); return dlopen(module, file, ...rest) };
+         ${code};
+         const cached = Object.keys((await import('node:module')).createRequire(import.meta.url).cache)
+           .filter((p) => p.endsWith('.node') || p.includes('@node-rs'));
+         console.log(JSON.stringify([...opened, ...cached]))`,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    )
+    return JSON.parse(output.trim()) as string[]
+  }
+
+  it('`@baton-auth/server` (the engine) loads no native addon', () => {
+    expect(
+      addonsLoadedBy(
+        `const baton = await import('@baton-auth/server'); if (typeof baton.createBaton !== 'function') throw new Error('no engine')`,
+      ),
+    ).toEqual([])
+  })
+
+  it('`@baton-auth/server/argon2` is where the native hasher comes from', () => {
+    const loaded = addonsLoadedBy(
+      `const { createArgon2Hasher } = await import('@baton-auth/server/argon2'); await createArgon2Hasher().hash('a long enough password')`,
+    )
+    expect(loaded.some((file) => file.includes('argon2') && file.endsWith('.node'))).toBe(true)
+  })
+
   it('the SQLite default loads neither the PostgreSQL nor the Redis driver', () => {
     const output = execFileSync(
       process.execPath,

@@ -2,6 +2,7 @@
 import { join } from 'node:path'
 import { createBaton } from '../../packages/server/dist/core/baton.js'
 import { loadConfig } from '../../packages/server/dist/core/config/config.js'
+import { createArgon2Hasher } from '../../packages/server/dist/passwords/argon2-hasher.js'
 import { openStores } from '../../packages/server/dist/stores/from-url.js'
 import { makeTempDir, removeTempDir } from './temp.js'
 
@@ -9,7 +10,8 @@ export const benchContext = { ip: '127.0.0.1', userAgent: 'baton-bench/1 (in-pro
 
 /**
  * Opens sqlite:<temp dir>/baton.db, creates the engine, signs up one user and starts
- * `sessionCount` sessions for it. Returns { baton, user, sessions: IssuedTokens[], close() }.
+ * `sessionCount` sessions for it. Returns { baton, database, user, sessions: IssuedTokens[], close() };
+ * `database` is the store itself, for measuring its reads alone.
  */
 export async function openBenchBaton({ alg, label, sessionCount }) {
   const dir = makeTempDir(label)
@@ -26,7 +28,12 @@ export async function openBenchBaton({ alg, label, sessionCount }) {
       databaseUrl: config.databaseUrl,
       sessionStoreUrl: config.sessionStoreUrl,
     })
-    baton = await createBaton({ config, database: stores.database, sessions: stores.sessions })
+    baton = await createBaton({
+      config,
+      database: stores.database,
+      sessions: stores.sessions,
+      hasher: createArgon2Hasher(),
+    })
     const { user } = await baton.accounts.signup(
       `bench-${label}@example.com`,
       'correct horse battery staple 42',
@@ -37,6 +44,7 @@ export async function openBenchBaton({ alg, label, sessionCount }) {
       sessions.push(await baton.sessions.start(user, benchContext))
     return {
       baton,
+      database: stores.database,
       user,
       sessions,
       async close() {

@@ -87,8 +87,8 @@ export function buildRows({ alg, crypto, inProcess, meInProcess, http }) {
         .filter(Boolean)
         .join('; '),
     })
-  meRow('in-process /auth/me work: authenticate + findUserById (sqlite)', meInProcess.me)
-  meRow('in-process sessionStore.isDenied alone (sqlite)', meInProcess.isDenied)
+  meRow('in-process /auth/me work: authenticate + accounts.me (sqlite)', meInProcess.me)
+  meRow('in-process sessions.isDenied alone (sqlite)', meInProcess.isDenied)
   meRow('in-process database.findUserById alone (sqlite)', meInProcess.findUser)
 
   const httpRow = (name, r, base, vs, target, result, extra = '') => {

@@ -3,7 +3,7 @@ import { createLimiter } from '../../packages/server/src/core/concurrency.js'
 import {
   argon2Parameters,
   createArgon2Hasher,
-} from '../../packages/server/src/core/passwords/argon2-hasher.js'
+} from '../../packages/server/src/passwords/argon2-hasher.js'
 
 describe('createLimiter', () => {
   it('runs at most the limit at once and the rest in order', async () => {

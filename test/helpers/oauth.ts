@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi'
-import { createArgon2Hasher } from '../../packages/server/src/core/passwords/argon2-hasher.js'
+import { createArgon2Hasher } from '../../packages/server/src/passwords/argon2-hasher.js'
 import { randomId } from '../../packages/server/src/core/ids.js'
 import type { UserRecord } from '../../packages/server/src/core/ports.js'
 import { freePort } from './ports.js'

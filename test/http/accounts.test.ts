@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createArgon2Hasher } from '../../packages/server/src/core/passwords/argon2-hasher.js'
+import { createArgon2Hasher } from '../../packages/server/src/passwords/argon2-hasher.js'
 import type { PasswordHasher } from '../../packages/server/src/core/ports.js'
 import {
   createTestServer,

@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createArgon2Hasher } from '../../packages/server/src/core/passwords/argon2-hasher.js'
+import { createArgon2Hasher } from '../../packages/server/src/passwords/argon2-hasher.js'
 import type { PasswordHasher } from '../../packages/server/src/core/ports.js'
 import { FaultSwitch } from '../helpers/faulty-store.js'
 import {

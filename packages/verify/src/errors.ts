@@ -1,20 +1,6 @@
-/** The docs/api.md error codes a resource server can answer with. */
-export type VerifyErrorCode =
-  | 'invalid_token'
-  | 'access_token_expired'
-  | 'session_revoked'
-  | 'insufficient_scope'
-  | 'forbidden'
-  | 'store_unavailable'
+import { errorStatuses, type VerifyErrorCode } from './vocabulary.js'
 
-const statusOf: Record<VerifyErrorCode, number> = {
-  invalid_token: 401,
-  access_token_expired: 401,
-  session_revoked: 401,
-  insufficient_scope: 403,
-  forbidden: 403,
-  store_unavailable: 503,
-}
+export type { VerifyErrorCode }
 
 /**
  * Why a token was refused. `message` is safe to send to the client; `detail` is for the
@@ -29,7 +15,7 @@ export class VerifyError extends Error {
     super(message)
     this.name = 'VerifyError'
     this.code = code
-    this.status = statusOf[code]
+    this.status = errorStatuses[code]
     this.detail = detail
   }
 }

@@ -6,8 +6,11 @@
  * throughput one at a time. Everywhere else it is WebCrypto.
  */
 
-export type VerifyAlgorithm = 'ES256' | 'EdDSA' | 'RS256'
-export const verifyAlgorithms: readonly VerifyAlgorithm[] = ['ES256', 'EdDSA', 'RS256']
+import { signingAlgorithms, type SigningAlgorithm } from './vocabulary.js'
+
+/** An algorithm the verifier accepts: exactly those Baton signs with. */
+export type VerifyAlgorithm = SigningAlgorithm
+export const verifyAlgorithms: readonly VerifyAlgorithm[] = signingAlgorithms
 
 /** Which implementation verifies: `auto` picks `node:crypto` when the runtime has it. */
 export type CryptoBackend = 'auto' | 'node' | 'webcrypto'

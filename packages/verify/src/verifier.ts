@@ -4,23 +4,9 @@ import { claimsProblem, headerProblem } from './jwt-checks.js'
 import { RemoteKeySet, StaticKeySet, type JWKSet, type KeySet } from './key-set.js'
 import { verifyAlgorithms, type CryptoBackend, type VerifyAlgorithm } from './signature-keys.js'
 import { VerifiedTokenCache } from './verified-token-cache.js'
+import { maxTokenLength, tokenTypes, type AccessTokenClaims } from './vocabulary.js'
 
-/** RFC 9068 access-token claims as Baton signs them. */
-export interface AccessTokenClaims {
-  iss: string
-  sub: string
-  aud: string | string[]
-  iat: number
-  exp: number
-  jti: string
-  /** The session: what revocation is keyed by. */
-  sid: string
-  /** Space-separated, possibly empty. */
-  scope: string
-  roles: string[]
-  client_id?: string
-  [claim: string]: unknown
-}
+export type { AccessTokenClaims }
 
 /**
  * Sessions revoked before their access tokens expire (Baton's deny-list, pushed to the
@@ -63,9 +49,6 @@ export interface Verifier {
   /** The token's claims, or a `VerifyError` with a docs/api.md code. */
   verify(token: string): Promise<AccessTokenClaims>
 }
-
-/** The largest token looked at; Baton's tokens are under 1 KiB. */
-const maxTokenLength = 8192
 
 const maxParsedHeaders = 256
 const encoder = new TextEncoder()
@@ -156,7 +139,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const header = headerOf(token.slice(0, firstDot))
       if (header === null) throw invalidToken('header is not a JSON object')
-      const headerIssue = headerProblem(header, 'at+jwt')
+      const headerIssue = headerProblem(header, tokenTypes.access)
       if (headerIssue !== null) throw invalidToken(headerIssue)
       const kid = header.kid as string
       const alg = header.alg as string

@@ -6,7 +6,6 @@ import { KeyRing } from './keys/keyring.js'
 import { OAuthClients } from './oauth/clients.js'
 import { OAuthService } from './oauth/oauth-service.js'
 import { ScopePolicy } from './oauth/scope-policy.js'
-import { createArgon2Hasher } from './passwords/argon2-hasher.js'
 import { warmPasswordPolicy } from './passwords/password-policy.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from './ports.js'
 import { SessionService } from './sessions/session-service.js'
@@ -19,7 +18,11 @@ export interface CreateBatonOptions {
   database: DatabaseStore
   sessions: SessionStore
   clock?: Clock
-  hasher?: PasswordHasher
+  /**
+   * How passwords are hashed. The core brings none (the argon2id one is a native addon):
+   * `createArgon2Hasher` from `@baton-auth/server/argon2` is what the server uses.
+   */
+  hasher: PasswordHasher
   observer?: BatonObserver
 }
 
@@ -34,8 +37,6 @@ export interface Baton {
   readonly accounts: AccountService
   /** `/oauth/*`: grants, client authentication, revocation, introspection. */
   readonly oauth: OAuthService
-  readonly database: DatabaseStore
-  readonly sessionStore: SessionStore
   /** A bearer token's claims, or `invalid_token` / `access_token_expired` / `session_revoked`. */
   authenticate(accessToken: string): Promise<AccessTokenClaims>
   /** Rejects with `StoreUnavailableError` unless every store answers. */
@@ -88,7 +89,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     users: options.database,
     counters: options.sessions,
     audit: options.database,
-    hasher: options.hasher ?? createArgon2Hasher(),
+    hasher: options.hasher,
     sessions,
     clock,
     observer,
@@ -133,8 +134,6 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     sessions,
     accounts,
     oauth,
-    database: options.database,
-    sessionStore: options.sessions,
     async authenticate(accessToken) {
       const claims = await accessTokens.verify(accessToken)
       if (await sessions.isDenied({ userId: claims.sub, sessionId: claims.sid })) {

@@ -1,55 +1,14 @@
+import { errorCodes, type ErrorCode } from '@baton-auth/verify/shared'
+
 /**
  * Every failure a client may see carries one of these codes. They are API: never rename or
- * reuse one. The HTTP status of each lives in `server/http-errors.ts`, not here, because the
- * core knows nothing of HTTP.
+ * reuse one. They are defined once, with their HTTP statuses, in the verifier's vocabulary
+ * (which the verifier's own codes are a subset of); the core uses the names only, the server
+ * maps them to statuses (`server/http-errors.ts`).
  */
-export type BatonErrorCode =
-  | 'invalid_request'
-  | 'weak_password'
-  | 'invalid_credentials'
-  | 'invalid_token'
-  | 'access_token_expired'
-  | 'refresh_token_expired'
-  | 'refresh_token_reused'
-  | 'session_revoked'
-  | 'login_required'
-  | 'csrf_origin_mismatch'
-  | 'insufficient_scope'
-  | 'forbidden'
-  | 'not_found'
-  | 'email_taken'
-  | 'payload_too_large'
-  | 'rate_limited'
-  | 'store_unavailable'
-  // OAuth 2.0 (RFC 6749 §5.2), answered by `/oauth/*` only.
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'invalid_scope'
-  | 'unsupported_grant_type'
+export type BatonErrorCode = ErrorCode
 
-export const batonErrorCodes: readonly BatonErrorCode[] = [
-  'invalid_request',
-  'weak_password',
-  'invalid_credentials',
-  'invalid_token',
-  'access_token_expired',
-  'refresh_token_expired',
-  'refresh_token_reused',
-  'session_revoked',
-  'login_required',
-  'csrf_origin_mismatch',
-  'insufficient_scope',
-  'forbidden',
-  'not_found',
-  'email_taken',
-  'payload_too_large',
-  'rate_limited',
-  'store_unavailable',
-  'invalid_client',
-  'invalid_grant',
-  'invalid_scope',
-  'unsupported_grant_type',
-]
+export const batonErrorCodes: readonly BatonErrorCode[] = errorCodes
 
 export interface BatonErrorOptions {
   /** Operator-only context for logs. Never a token, hash or secret. */

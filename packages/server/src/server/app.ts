@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify'
 import secureJSON from 'secure-json-parse'
 import { createBaton, type Baton } from '../core/baton.js'
+import { createArgon2Hasher } from '../passwords/argon2-hasher.js'
 import type { Clock } from '../core/clock.js'
 import type { BatonConfig } from '../core/config/config.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from '../core/ports.js'
@@ -29,6 +30,7 @@ export interface BuildServerOptions {
   database: DatabaseStore
   sessions: SessionStore
   clock?: Clock
+  /** Default: argon2id (`createArgon2Hasher`), the only hasher the server ships. */
   hasher?: PasswordHasher
   /** A pino logger config or instance, as Fastify takes it; defaults to the configured level. */
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
@@ -96,7 +98,7 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     database: options.database,
     sessions: options.sessions,
     clock: options.clock,
-    hasher: options.hasher,
+    hasher: options.hasher ?? createArgon2Hasher(),
     observer,
   })
 

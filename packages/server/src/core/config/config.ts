@@ -1,8 +1,8 @@
+import { signingAlgorithms, type SigningAlgorithm } from '@baton-auth/verify/shared'
 import { ConfigError } from '../errors.js'
 import { parseDuration } from './duration.js'
 
-export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256'
-export const signingAlgorithms: readonly SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256']
+export { signingAlgorithms, type SigningAlgorithm }
 
 export interface OAuthClientConfig {
   id: string

@@ -10,6 +10,12 @@ import type {
   UserRecord,
   UserStore,
 } from '../ports.js'
+import {
+  accessStateOf,
+  decideRefresh,
+  type AccessState,
+  type RefreshFacts,
+} from './refresh-decision.js'
 import type { ScopePolicy } from '../oauth/scope-policy.js'
 import type { AccessTokenClaims, AccessTokens } from '../tokens/access-token.js'
 import type { RefreshTokenClaims, RefreshTokens } from '../tokens/refresh-token.js'
@@ -36,6 +42,19 @@ export interface IssuedTokens {
   session: SessionRecord
   user: UserRecord
   accessClaims: AccessTokenClaims
+}
+
+/** One session as its user sees it. Times are epoch ms. */
+export interface SessionView {
+  id: string
+  createdAt: number
+  lastUsedAt: number
+  /** When it ends if nothing happens: its absolute expiry or its refresh token's, the sooner. */
+  expiresAt: number
+  ip: string | null
+  userAgent: string | null
+  /** The session of the token that asked. */
+  current: boolean
 }
 
 export interface SessionServiceOptions {
@@ -65,8 +84,9 @@ export interface RefreshRequest {
 }
 
 /**
- * Sessions and refresh-token rotation (docs/architecture.md, docs/api.md "Rotation, reuse and revocation"). Every rule lives
- * here once; stores only do atomic primitives.
+ * Sessions and refresh-token rotation (docs/architecture.md, docs/api.md "Rotation, reuse and revocation"). Every rule lives in
+ * the core once (what a presented refresh token means: `refresh-decision.ts`, which this class
+ * feeds with the facts it asks for); stores only do atomic primitives.
  */
 export class SessionService {
   readonly #o: SessionServiceOptions
@@ -130,103 +150,71 @@ export class SessionService {
   async #refresh(input: RefreshRequest): Promise<{ tokens: IssuedTokens; how: RefreshOutcome }> {
     const presented = await this.#o.refreshTokens.inspect(input.refreshToken)
     const claims = presented.claims
-    // Both checks read only the signed claims: a refused request changes nothing, not even by
-    // rotating, so the rightful client's token stays good.
-    assertSameClient(claims.client_id ?? null, input.clientId ?? null)
-    const narrowed = this.#o.scopes.narrow(input.scope, claims.scope ?? '')
-    if (presented.expired) {
-      const access = await this.#accessStateFor(input.accessToken, claims.sid)
-      if (access === 'expired') {
-        throw new BatonError('login_required', 'Both tokens have expired; sign in again.')
+    const ref = refOfClaims(claims)
+    const facts: RefreshFacts = {
+      claims,
+      refreshExpired: presented.expired,
+      presentedBy: input.clientId ?? null,
+      swaps: 'untried',
+      now: this.#o.clock.now(),
+    }
+    // Only I/O here: every rule is in decideRefresh.
+    let narrowed: string[] | null | undefined
+    for (;;) {
+      const decision = decideRefresh(facts, this.#o.policy)
+      if (decision.kind === 'reject') {
+        throw new BatonError(
+          decision.code,
+          decision.message,
+          decision.detail === undefined ? {} : { detail: decision.detail },
+        )
       }
-      if (access === 'valid' && this.#o.policy.slidingRefresh) {
-        const tokens = await this.#slide(claims, input.context, narrowed)
-        if (tokens) return { tokens, how: 'sliding' }
+      // After the client check (the first decision), before anything is read or changed.
+      if (narrowed === undefined) narrowed = this.#o.scopes.narrow(input.scope, claims.scope ?? '')
+      switch (decision.kind) {
+        case 'inspect_access':
+          facts.access = await this.#accessStateFor(input.accessToken, claims.sid)
+          break
+        case 'read_session':
+          facts.now = this.#o.clock.now()
+          facts.session = await this.#o.store.get(ref, facts.now)
+          break
+        case 'rotate': {
+          const rotated = await this.#rotate(
+            ref,
+            claims.jti,
+            decision.sessionExpiresAt,
+            input.context,
+            facts.now,
+          )
+          if (rotated) {
+            return { tokens: await this.#issueFor(rotated, facts.now, narrowed), how: decision.how }
+          }
+          facts.swaps = facts.session === undefined ? 'missed_unread' : 'lost'
+          facts.session = undefined
+          break
+        }
+        case 'replay_successor':
+          return {
+            tokens: await this.#issueFor(decision.session, facts.now, narrowed),
+            how: 'grace_replay',
+          }
+        case 'revoke_for_reuse':
+          await this.#revokeForReuse(decision.session, input.context, facts.now)
+          throw new RefreshTokenReusedError(decision.session.id)
       }
-      throw new BatonError('refresh_token_expired', 'The refresh token has expired.')
     }
-
-    let now = this.#o.clock.now()
-    // The common case, the current token of a live session, in one store call: the swap itself
-    // checks that the token is current and the session live. Anything else (a replay, a race, a
-    // revoked or ending session) is decided below from the record.
-    const swapped = await this.#rotate(
-      refOfClaims(claims),
-      claims.jti,
-      Number.POSITIVE_INFINITY,
-      input.context,
-      now,
-    )
-    if (swapped) return { tokens: await this.#issueFor(swapped, now, narrowed), how: 'rotated' }
-    let session = await this.#liveSession(claims, now)
-    if (claims.jti === session.currentJti) {
-      const rotated = await this.#rotate(
-        refOf(session),
-        claims.jti,
-        session.expiresAt,
-        input.context,
-        now,
-      )
-      if (rotated) return { tokens: await this.#issueFor(rotated, now, narrowed), how: 'rotated' }
-      // Lost the compare-and-swap to a concurrent refresh: its result decides below.
-      now = this.#o.clock.now()
-      session = await this.#liveSession(claims, now)
-    }
-    if (this.#withinGrace(session, claims.jti, now)) {
-      return { tokens: await this.#issueFor(session, now, narrowed), how: 'grace_replay' }
-    }
-    await this.#revokeForReuse(session, input.context, now)
-    throw new RefreshTokenReusedError(session.id)
   }
 
-  /** Valid access + expired refresh (docs/api.md two-token table, row 3). */
-  async #slide(
-    claims: RefreshTokenClaims,
-    context: ClientContext,
-    narrowed: string[] | null,
-  ): Promise<IssuedTokens | null> {
-    const now = this.#o.clock.now()
-    const session = await this.#o.store.get(refOfClaims(claims), now)
-    if (
-      session === null ||
-      session.revokedAt !== null ||
-      session.currentJti !== claims.jti ||
-      now >= session.expiresAt
-    ) {
-      return null
-    }
-    const rotated = await this.#rotate(refOf(session), claims.jti, session.expiresAt, context, now)
-    return rotated ? this.#issueFor(rotated, now, narrowed) : null
-  }
-
-  async #accessStateFor(
-    accessToken: string | null,
-    sessionId: string,
-  ): Promise<'valid' | 'expired' | 'absent'> {
+  async #accessStateFor(accessToken: string | null, sessionId: string): Promise<AccessState> {
     if (accessToken === null) return 'absent'
     try {
-      const { claims, expired } = await this.#o.accessTokens.inspect(accessToken)
-      if (claims.sid !== sessionId) return 'absent'
-      return expired ? 'expired' : 'valid'
+      return accessStateOf(await this.#o.accessTokens.inspect(accessToken), sessionId)
     } catch (error) {
       // A forged or foreign access token adds nothing: the refresh token decides alone.
       if (error instanceof BatonError && error.code === 'invalid_token') return 'absent'
       throw error
     }
-  }
-
-  async #liveSession(claims: RefreshTokenClaims, now: number): Promise<SessionRecord> {
-    const session = await this.#o.store.get(refOfClaims(claims), now)
-    if (session === null || session.revokedAt !== null) {
-      throw new BatonError('session_revoked', 'This session has ended; sign in again.')
-    }
-    if (now >= session.expiresAt) {
-      throw new BatonError(
-        'refresh_token_expired',
-        'The session reached its maximum age; sign in again.',
-      )
-    }
-    return session
   }
 
   /**
@@ -254,14 +242,6 @@ export class SessionService {
     })
   }
 
-  #withinGrace(session: SessionRecord, jti: string, now: number): boolean {
-    return (
-      session.previousJti === jti &&
-      session.rotatedAt !== null &&
-      now - session.rotatedAt <= this.#o.policy.refreshReuseGrace * 1000
-    )
-  }
-
   async #revokeForReuse(
     session: SessionRecord,
     context: ClientContext,
@@ -280,6 +260,16 @@ export class SessionService {
   }
 
   /**
+   * Sign out (`/auth/logout`) the session of whichever tokens are given. It never reveals whether
+   * a token was valid: a forged, foreign or unknown one changes nothing, and only a store outage
+   * fails the call. Expired tokens still sign their session out.
+   */
+  async logout(tokens: { refreshToken: string | null; accessToken: string | null }): Promise<void> {
+    if (tokens.refreshToken !== null) await this.logoutWithRefreshToken(tokens.refreshToken)
+    if (tokens.accessToken !== null) await this.logoutWithAccessToken(tokens.accessToken)
+  }
+
+  /**
    * Sign out with a refresh token. Any token validly signed for the session will do, even expired;
    * an OAuth client's token is left to `/oauth/revoke`, which knows whose it is.
    */
@@ -293,6 +283,40 @@ export class SessionService {
     }
     if (claims.client_id !== undefined) return
     await this.revoke(refOfClaims(claims), 'logout')
+  }
+
+  /** Sign out the session of an access token, expired or not. */
+  async logoutWithAccessToken(accessToken: string): Promise<void> {
+    let claims: AccessTokenClaims
+    try {
+      claims = (await this.#o.accessTokens.inspect(accessToken)).claims
+    } catch (error) {
+      if (error instanceof BatonError && error.code !== 'store_unavailable') return
+      throw error
+    }
+    await this.revoke(refOfClaims(claims), 'logout')
+  }
+
+  /** Sign out every live session of the user (`/auth/logout-all`); returns their ids. */
+  async logoutEverywhere(userId: string): Promise<string[]> {
+    return this.revokeAllForUser(userId, 'logout_all')
+  }
+
+  /**
+   * The user's live sessions as they see them (`/auth/sessions`), `current` marking the one
+   * asking. A session ends at its absolute expiry, or sooner if left idle past its refresh token.
+   */
+  async describeSessions(userId: string, currentSessionId: string): Promise<SessionView[]> {
+    const sessions = await this.list(userId)
+    return sessions.map((session) => ({
+      id: session.id,
+      createdAt: session.createdAt,
+      lastUsedAt: session.lastUsedAt,
+      expiresAt: Math.min(session.expiresAt, session.currentExpiresAt * 1000),
+      ip: session.ip,
+      userAgent: session.userAgent,
+      current: session.id === currentSessionId,
+    }))
   }
 
   /**
@@ -434,22 +458,6 @@ function refOf(session: SessionRecord): SessionRef {
 
 function refOfClaims(claims: { sub: string; sid: string }): SessionRef {
   return { userId: claims.sub, sessionId: claims.sid }
-}
-
-/**
- * A refresh token of an OAuth client serves that client only, at `/oauth/token`; one of a
- * `/auth` session serves `/auth/refresh` only.
- */
-function assertSameClient(issuedTo: string | null, presentedBy: string | null): void {
-  if (issuedTo === presentedBy) return
-  if (presentedBy === null) {
-    throw new BatonError('invalid_token', 'This refresh token belongs to an OAuth client.', {
-      detail: `issued to client ${issuedTo ?? '?'}`,
-    })
-  }
-  throw new BatonError('invalid_grant', 'The refresh token was issued to another client.', {
-    detail: `issued to ${issuedTo === null ? 'a /auth session' : `client ${issuedTo}`}`,
-  })
 }
 
 function outcomeOf(error: BatonError): RefreshOutcome {

@@ -2,22 +2,15 @@ import { epochSeconds, type Clock } from '../clock.js'
 import { BatonError } from '../errors.js'
 import { randomId } from '../ids.js'
 import type { KeyRing } from '../keys/keyring.js'
-import { VerifiedTokenCache } from '@baton-auth/verify/shared'
+import {
+  tokenTypes,
+  VerifiedTokenCache,
+  type SignedAccessTokenClaims,
+} from '@baton-auth/verify/shared'
 import { verifyJWT } from './verify-jwt.js'
 
-/** RFC 9068 access token claims, in the order we sign them. */
-export interface AccessTokenClaims {
-  iss: string
-  sub: string
-  aud: string
-  iat: number
-  exp: number
-  jti: string
-  sid: string
-  scope: string
-  roles: string[]
-  client_id?: string
-}
+/** RFC 9068 access token claims as we sign them (the verifier's vocabulary). */
+export type AccessTokenClaims = SignedAccessTokenClaims
 
 export interface AccessTokenSubject {
   userId: string
@@ -37,7 +30,7 @@ export interface AccessTokensOptions {
   cacheSize?: number
 }
 
-export const accessTokenType = 'at+jwt'
+export const accessTokenType = tokenTypes.access
 
 export class AccessTokens {
   readonly #options: AccessTokensOptions

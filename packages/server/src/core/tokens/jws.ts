@@ -5,16 +5,13 @@ import {
   type SignKeyObjectInput,
   type VerifyKeyObjectInput,
 } from 'node:crypto'
-import type { SigningAlgorithm } from '../config/config.js'
+import { maxTokenLength, type SigningAlgorithm } from '@baton-auth/verify/shared'
 
 /**
  * A thin compact-JWS layer over `node:crypto` for the hot path. `jose` costs ~90 µs of overhead
  * per operation here; this stays within a few percent of raw `crypto.sign`/`crypto.verify`.
  * `test/tokens/jose-crosscheck.test.ts` proves both directions against `jose`.
  */
-
-/** The largest token we look at; anything longer is refused before any parsing. */
-export const maxTokenLength = 8192
 
 interface AlgorithmBinding {
   hash: string | null
@@ -105,6 +102,7 @@ export interface DecodedJWS {
  * that is not exactly three base64url segments with a JSON-object header.
  */
 export function decodeJWS(token: unknown): DecodedJWS | null {
+  // Anything longer than the shared limit is refused before any parsing.
   if (typeof token !== 'string' || token.length === 0 || token.length > maxTokenLength) return null
   const firstDot = token.indexOf('.')
   const secondDot = token.indexOf('.', firstDot + 1)

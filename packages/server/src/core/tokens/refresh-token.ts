@@ -2,6 +2,7 @@ import { epochSeconds, type Clock } from '../clock.js'
 import { BatonError } from '../errors.js'
 import type { KeyRing } from '../keys/keyring.js'
 import { verifyJWT } from './verify-jwt.js'
+import { tokenTypes } from '@baton-auth/verify/shared'
 
 export interface RefreshTokenClaims {
   iss: string
@@ -33,7 +34,7 @@ export interface RefreshTokensOptions {
   issuer: string
 }
 
-export const refreshTokenType = 'rt+jwt'
+export const refreshTokenType = tokenTypes.refresh
 
 /** Refresh tokens: audience is the issuer itself, so no resource server accepts one. */
 export class RefreshTokens {

@@ -28,6 +28,14 @@ export interface OAuthLogin {
   scopeFor(user: UserRecord): string
 }
 
+/** The signed-in user as `/auth/me` shows it: never the password hash. Times are epoch ms. */
+export interface UserView {
+  id: string
+  email: string
+  roles: string[]
+  createdAt: number
+}
+
 const invalidCredentials = (): BatonError =>
   new BatonError('invalid_credentials', 'The email or password is incorrect.')
 
@@ -43,6 +51,16 @@ export class AccountService {
   /** Computes the dummy hash ahead of the first login. */
   async warm(): Promise<void> {
     await this.#dummy()
+  }
+
+  /**
+   * Who the holder of an authenticated access token is. A token outliving its account (deleted
+   * since it was issued) is `invalid_token`.
+   */
+  async me(claims: { sub: string }): Promise<UserView> {
+    const user = await this.#o.users.findUserById(claims.sub)
+    if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
+    return { id: user.id, email: user.email, roles: user.roles, createdAt: user.createdAt }
   }
 
   async signup(email: string, password: string, context: ClientContext): Promise<IssuedTokens> {

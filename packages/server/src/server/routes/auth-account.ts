@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Baton } from '../../core/baton.js'
-import { BatonError } from '../../core/errors.js'
 import { requireBearer } from '../bearer.js'
 import type { RouteDoc } from '../openapi.js'
 import { MeResponse, SessionIdParams, SessionsResponse } from './schemas.js'
@@ -50,9 +49,7 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
       schema: { response: { 200: MeResponse } },
     },
     async (request, reply) => {
-      const claims = await requireBearer(baton, request)
-      const user = await baton.database.findUserById(claims.sub)
-      if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
+      const user = await baton.accounts.me(await requireBearer(baton, request))
       return reply.header('cache-control', 'no-store').send({
         id: user.id,
         email: user.email,
@@ -71,17 +68,13 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
   })
   app.get('/auth/sessions', sessionsDoc, async (request, reply) => {
     const claims = await requireBearer(baton, request)
-    const sessions = await baton.sessions.list(claims.sub)
+    const sessions = await baton.sessions.describeSessions(claims.sub, claims.sid)
     const body: SessionsResponse = {
       sessions: sessions.map((session) => ({
-        id: session.id,
+        ...session,
         createdAt: iso(session.createdAt),
         lastUsedAt: iso(session.lastUsedAt),
-        // The session ends at its absolute expiry, or sooner if left idle past its refresh token.
-        expiresAt: iso(Math.min(session.expiresAt, session.currentExpiresAt * 1000)),
-        ip: session.ip,
-        userAgent: session.userAgent,
-        current: session.id === claims.sid,
+        expiresAt: iso(session.expiresAt),
       })),
     }
     return reply.header('cache-control', 'no-store').send(body)

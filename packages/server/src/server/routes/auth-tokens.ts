@@ -167,22 +167,11 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     const fromBody = request.body?.refreshToken
     const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
     if (fromCookie !== undefined) cookie.assertSameOrigin(request)
-    const refreshToken = fromBody ?? fromCookie
     // Never reveals whether a token was valid: only a store outage changes the answer.
-    if (refreshToken !== undefined) await baton.sessions.logoutWithRefreshToken(refreshToken)
-    const accessToken = bearerTokenOf(request)
-    if (accessToken !== null) {
-      const claims = await baton.accessTokens.inspect(accessToken).catch((error: unknown) => {
-        if (error instanceof BatonError && error.code !== 'store_unavailable') return null
-        throw error
-      })
-      if (claims !== null) {
-        await baton.sessions.revoke(
-          { userId: claims.claims.sub, sessionId: claims.claims.sid },
-          'logout',
-        )
-      }
-    }
+    await baton.sessions.logout({
+      refreshToken: fromBody ?? fromCookie ?? null,
+      accessToken: bearerTokenOf(request),
+    })
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()
   })
@@ -197,7 +186,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
   const logoutAll = { config: { bearer: true, openapi: logoutAllDoc } }
   app.post('/auth/logout-all', logoutAll, async (request, reply) => {
     const claims = await requireBearer(baton, request)
-    await baton.sessions.revokeAllForUser(claims.sub, 'logout_all')
+    await baton.sessions.logoutEverywhere(claims.sub)
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()
   })

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { maxTokenLength } from '@baton-auth/verify/shared'
 import { batonErrorCodes } from '../../core/errors.js'
 
 // Request schemas are enforced by Fastify. Response schemas are enforced where a route passes
@@ -24,7 +25,7 @@ export const RefreshTokenBody = Type.Union(
     Type.Object({
       refreshToken: Type.Optional(
         Type.String({
-          maxLength: 8192,
+          maxLength: maxTokenLength,
           description: 'Body mode: the refresh token. Cookie mode: leave out and send the cookie.',
         }),
       ),

@@ -1,6 +1,6 @@
 import { hash, verify } from '@node-rs/argon2'
-import { createLimiter } from '../concurrency.js'
-import type { PasswordHasher } from '../ports.js'
+import { createLimiter } from '../core/concurrency.js'
+import type { PasswordHasher } from '../core/ports.js'
 
 /** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane. */
 export const argon2Parameters = {
@@ -16,7 +16,11 @@ export interface Argon2HasherOptions {
   concurrency?: number
 }
 
-/** argon2id on libuv's thread pool (off the event loop), at most `concurrency` at a time. */
+/**
+ * argon2id on libuv's thread pool (off the event loop), at most `concurrency` at a time. A
+ * native addon, so it lives outside the core: the server (and an embedding app) passes it to
+ * `createBaton` as the `PasswordHasher`.
+ */
 export function createArgon2Hasher(options: Argon2HasherOptions = {}): PasswordHasher {
   const limit = createLimiter(options.concurrency ?? 2)
   return {
