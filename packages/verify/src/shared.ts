@@ -1,6 +1,6 @@
 // What @baton-auth/server shares with the verifier, so the two speak one vocabulary: the JWT
-// checks, the verified-token cache, the bearer challenge, the Redis URL and the revocation
-// channel's wire format. Meant for the server package; applications use the other entry points.
+// checks, the verified-token cache, the bearer challenge, the Redis URL and connection, and the
+// revocation channel's wire format. Meant for the server package; applications use the other entry points.
 export { claimsProblem, headerProblem } from './jwt-checks.js'
 export { VerifiedTokenCache } from './verified-token-cache.js'
 export { bearerTokenOf, invalidTokenChallenge } from './middleware/bearer-challenge.js'
@@ -12,12 +12,17 @@ export {
   type RedisTarget,
 } from './redis/redis-url.js'
 export {
+  createRedisClient,
+  defaultKeyPrefix,
+  keyPrefixOf,
+  type RedisClient,
+  type RedisClientOptions,
+} from './redis/connection.js'
+export {
   channelNames,
   channelTarget,
-  connectClient,
   decodeMessage,
   encodeMessage,
   type ChannelNames,
-  type RedisClient,
   type RevocationMessage,
 } from './revocation/channel.js'
