@@ -115,9 +115,9 @@ export function createRedisSessionStore(
             encodeString(expectedJti),
             ref.sessionId,
             String(next.purgeAt),
-            ...encodeRotation(next),
             String(Date.now() + deadline + LATE_ROTATION_CLOCK_SKEW_MS),
             String(next.expiresAt),
+            ...encodeRotation(next),
           ],
         )
         return rotated === null ? null : decodeSessionRecord(ref, asBuffer(rotated))
