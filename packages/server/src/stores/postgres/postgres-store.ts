@@ -1,13 +1,19 @@
-import { performance } from 'node:perf_hooks'
 import pg from 'pg'
-import type { CustomTypesConfig, PoolClient, QueryResultRow } from 'pg'
+import type { CustomTypesConfig } from 'pg'
 import { ConfigError, StoreUnavailableError } from '../../core/errors.js'
 import type { DatabaseStore, SessionStore } from '../../core/ports.js'
 import type { PostgresContext, Statement } from './context.js'
 import { createPostgresCounters } from './counters.js'
 import { createPostgresDatabase } from './database.js'
 import { migrate, quoteIdentifier } from './schema.js'
-import type { TimedQuery } from './schema.js'
+import {
+  QUERY_TIMEOUT_MS,
+  createPooledQueries,
+  describeFailure,
+  ignoreError,
+  messageOf,
+  toError,
+} from './query.js'
 import { parsePostgresUrl, redactUrlSecrets } from './url.js'
 import { createPostgresSessions } from './sessions.js'
 import { UserCache } from './user-cache.js'
@@ -37,10 +43,8 @@ export interface PostgresStore extends SessionStore, DatabaseStore {}
 
 // API.md promises a 503 within 2 s rather than a hanging request, so every call has a budget: at
 // most CONNECT_TIMEOUT_MS to get a connection (from the pool or a new one), then whatever is left
-// of CALL_BUDGET_MS, at most QUERY_TIMEOUT_MS, for the answer.
+// of CALL_BUDGET_MS, at most QUERY_TIMEOUT_MS, for the answer (query.ts).
 const CONNECT_TIMEOUT_MS = 1000
-const QUERY_TIMEOUT_MS = 1500
-const CALL_BUDGET_MS = 1700
 // The server gives up a little before the client does: a slow but live server (a lock wait) then
 // answers with an error and the connection stays usable, while a silent one is timed out by the
 // client and its connection discarded.
@@ -165,59 +169,7 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
   let closed = false
   let closing: Promise<void> | undefined
 
-  /**
-   * Runs one statement on a pooled connection within the call budget. Every failure becomes a
-   * `StoreUnavailableError`; a connection that may be mid-protocol (timed out, broken) is
-   * discarded so that the next call gets a fresh one.
-   */
-  async function query<Row extends QueryResultRow>(
-    operation: string,
-    { name, text }: Statement,
-    values: unknown[],
-  ): Promise<Row[]> {
-    if (closed) throw new StoreUnavailableError(`postgres: ${operation}: the store is closed`)
-    const started = performance.now()
-    let client: PoolClient
-    try {
-      client = await pool.connect()
-    } catch (error) {
-      throw new StoreUnavailableError(`postgres: ${operation}: ${describeFailure(error)}`, error)
-    }
-    // Errors of a checked-out connection reach the running query too; without a listener the
-    // 'error' event itself would crash the process.
-    client.on('error', ignoreError)
-    const waited = performance.now() - started
-    const timed: TimedQuery = {
-      name,
-      text,
-      values,
-      query_timeout: Math.max(1, Math.min(QUERY_TIMEOUT_MS, Math.round(CALL_BUDGET_MS - waited))),
-    }
-    try {
-      const result = await client.query<Row>(timed)
-      client.removeListener('error', ignoreError)
-      client.release()
-      return result.rows
-    } catch (error) {
-      client.removeListener('error', ignoreError)
-      // The server's own error answer leaves the connection in a known state; anything else
-      // (our timeout, a reset) may not, and pool.release(error) closes it.
-      client.release(error instanceof pg.DatabaseError ? undefined : toError(error))
-      throw new StoreUnavailableError(`postgres: ${operation}: ${describeFailure(error)}`, error)
-    }
-  }
-
-  async function queryOne<Row extends QueryResultRow>(
-    operation: string,
-    statement: Statement,
-    values: unknown[],
-  ): Promise<Row> {
-    const [row] = await query<Row>(operation, statement, values)
-    if (row === undefined) {
-      throw new StoreUnavailableError(`postgres: ${operation}: the statement returned no row`)
-    }
-    return row
-  }
+  const { query, queryOne } = createPooledQueries(pool, () => closed)
 
   // Expiry is judged by the caller's clock (the latest `now` the core passed in), never the
   // database's now(): a core test on a fake clock must not see records vanish because time moved.
@@ -270,20 +222,4 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
       return closing
     },
   }
-}
-
-function ignoreError(): void {}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error))
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
-/** Operator detail: the SQLSTATE for a server error, the driver's message otherwise. */
-function describeFailure(error: unknown): string {
-  if (error instanceof pg.DatabaseError) return `SQLSTATE ${error.code ?? '?'}: ${error.message}`
-  return messageOf(error)
 }
