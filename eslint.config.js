@@ -1,20 +1,7 @@
 // @ts-check
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
-
-// Layer boundaries from DESIGN.md: an import that crosses one fails `npm run lint` (and CI).
-const httpAndDrivers = [
-  'fastify',
-  'fastify-plugin',
-  '@fastify/*',
-  'better-sqlite3',
-  'ioredis',
-  'pg',
-  'postgres',
-  'prom-client',
-  'pino',
-  'commander',
-]
+import { layers } from './eslint.layers.js'
 
 export default tseslint.config(
   { ignores: ['**/dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
@@ -34,76 +21,34 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['packages/server/src/core/**/*.ts'],
+  // One block per part (eslint.layers.js): a file matches exactly one, since a later block's
+  // no-restricted-imports would replace, not extend, an earlier one.
+  ...layers.map((layer) => ({
+    files: layer.files,
+    ...(layer.ignores ? { ignores: layer.ignores } : {}),
+    /** @type {import('eslint').Linter.RulesRecord} */
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              group: httpAndDrivers,
-              message: 'src/core knows no HTTP framework and no database driver: use a port.',
-            },
-            {
-              group: ['**/server/**', '**/stores/**', '**/cli/**'],
-              message: 'src/core must not import outer layers.',
-            },
-          ],
+          patterns: layer.forbidden.map((forbidden) => ({
+            ...(forbidden.regex ? { regex: forbidden.regex } : { group: forbidden.group }),
+            ...(forbidden.allowTypeImports ? { allowTypeImports: true } : {}),
+            message: `${layer.part} may not import ${forbidden.label} (eslint.layers.js, docs/architecture.md).`,
+          })),
         },
       ],
+      ...(layer.edgeSafe
+        ? {
+            'no-restricted-globals': [
+              'error',
+              { name: 'Buffer', message: 'not on edge runtimes: use Uint8Array.' },
+              { name: 'process', message: 'not on edge runtimes.' },
+            ],
+          }
+        : {}),
     },
-  },
-  {
-    files: ['packages/server/src/stores/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['fastify', '@fastify/*'], message: 'stores know no HTTP.' },
-            {
-              group: ['**/server/**', '**/cli/**'],
-              message: 'stores must not import outer layers.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Edge-safe layers (DESIGN.md): no Node built-in, no server dependency, so they run in
-    // browsers, Cloudflare Workers, Deno and Bun. test/verify/edge-safety.test.ts checks the build.
-    files: [
-      'packages/verify/src/*.ts',
-      'packages/verify/src/middleware/hono.ts',
-      'packages/verify/src/middleware/bearer-challenge.ts',
-    ],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:*'], message: 'edge-safe code imports no node:* module.' },
-            {
-              group: [...httpAndDrivers, 'jose', 'express', 'hono', 'hono/*'],
-              allowTypeImports: true,
-              message: 'edge-safe code imports no runtime dependency.',
-            },
-            {
-              group: ['**/core/**', '**/server/**', '**/stores/**', '**/cli/**'],
-              message: 'verify and the edge middleware stand alone.',
-            },
-          ],
-        },
-      ],
-      'no-restricted-globals': [
-        'error',
-        { name: 'Buffer', message: 'not on edge runtimes: use Uint8Array.' },
-        { name: 'process', message: 'not on edge runtimes.' },
-      ],
-    },
-  },
+  })),
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

@@ -34,7 +34,7 @@ export default defineConfig(async () => {
       test: {
         name: `http:${profile}`,
         include: ['test/http/**/*.test.ts'],
-        env: { BATON_TEST_STORES: profile },
+        env: { TEST_STORES: profile },
       },
     })
   }
@@ -53,6 +53,10 @@ export default defineConfig(async () => {
           replacement: verifySource('revocation/index.ts'),
         },
         { find: /^@baton-auth\/verify\/shared$/, replacement: verifySource('shared.ts') },
+        {
+          find: /^@baton-auth\/client$/,
+          replacement: fileURLToPath(new URL('./packages/client/src/index.ts', import.meta.url)),
+        },
       ],
     },
     test: {

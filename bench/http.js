@@ -52,7 +52,7 @@ function startBare({ port, profileDir, label }) {
 // run below passes the full URL of its route.
 
 /** GET /auth/me: connection i sends the access token of session i. */
-function meOptions(accessTokens) {
+export function meOptions(accessTokens) {
   let next = 0
   return {
     method: 'GET',

@@ -13,8 +13,7 @@ import pg from 'pg'
 import postgres from 'postgres'
 import { startNoiseProbe } from './lib/noise.js'
 
-const DEFAULT_URL =
-  process.env.BATON_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const DEFAULT_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const INT8_OID = 20
 const DAY = 86_400_000
 const SESSIONS_PER_WORKER = 64

@@ -5,17 +5,17 @@
 //
 //   node bench/redis-memory.js [--url redis://...] [--sessions 10000]
 //
-// Imports the built store: `npm run build` first, or point BATON_BENCH_DIST at another build
-// (`npx tsc -p tsconfig.build.json --outDir /tmp/redis-build`, BATON_BENCH_DIST=/tmp/redis-build).
+// Imports the built store: `npm run build` first, or point BENCH_DIST at another build
+// (`npx tsc -p tsconfig.build.json --outDir /tmp/redis-build`, BENCH_DIST=/tmp/redis-build).
 import process from 'node:process'
 import console from 'node:console'
 import { randomBytes } from 'node:crypto'
 import { pathToFileURL, URL } from 'node:url'
 import { Redis } from 'ioredis'
 
-const DEFAULT_URL = process.env.BATON_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const distUrl = process.env.BATON_BENCH_DIST
-  ? pathToFileURL(`${process.env.BATON_BENCH_DIST.replace(/\/$/, '')}/`)
+const DEFAULT_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const distUrl = process.env.BENCH_DIST
+  ? pathToFileURL(`${process.env.BENCH_DIST.replace(/\/$/, '')}/`)
   : new URL('../packages/server/dist/', import.meta.url)
 
 export const LONG_USER_AGENT =

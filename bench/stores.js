@@ -18,8 +18,8 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const password = 'bench: correct horse battery staple'
 
 export const postgresUrl =
-  process.env.BATON_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const redisUrl = process.env.BATON_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+  process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /**
  * The stores under test. Each `prepare()` returns Baton's store variables for a fresh database
@@ -198,11 +198,11 @@ export async function availableServices() {
       (client) => client.end(),
     ).then(
       () => null,
-      (error) => `PostgreSQL not reachable (${error.message}; set BATON_BENCH_POSTGRES_URL)`,
+      (error) => `PostgreSQL not reachable (${error.message}; set BENCH_POSTGRES_URL)`,
     ),
     withRedis((client) => client.ping()).then(
       () => null,
-      (error) => `Redis not reachable (${error.message}; set BATON_BENCH_REDIS_URL)`,
+      (error) => `Redis not reachable (${error.message}; set BENCH_REDIS_URL)`,
     ),
   ])
   return { postgres, redis }

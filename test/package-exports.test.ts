@@ -13,7 +13,8 @@ const manifestOf = (name: string): Manifest =>
   JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8')) as Manifest
 const server = manifestOf('server')
 const verify = manifestOf('verify')
-const specifiers = [server, verify].flatMap((manifest) =>
+const client = manifestOf('client')
+const specifiers = [server, verify, client].flatMap((manifest) =>
   Object.keys(manifest.exports)
     .filter((subpath) => subpath !== './package.json')
     .map((subpath) => `${manifest.name}${subpath.slice(1)}`),

@@ -105,6 +105,18 @@ describe('baton clients', () => {
     expect(memory.code).toBe(1)
   })
 
+  it('stops on a misspelt BATON_ variable like baton serve, before opening the database', async () => {
+    const database = databaseUrl()
+    const result = await baton(['clients', 'list', '--database-url', database], {
+      BATON_DATABSE_URL: 'sqlite:/elsewhere.db',
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(
+      'baton: configuration error: BATON_DATABSE_URL: not a Baton setting; did you mean BATON_DATABASE_URL?\n',
+    )
+    expect(existsSync(database.slice('sqlite:'.length))).toBe(false)
+  })
+
   it('is seen by a running server on the same database, without a restart', async () => {
     const url = databaseUrl()
     const server = await startServerProcess({ BATON_DATABASE_URL: url })

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { plainDefault, settings } from '../../packages/server/src/core/config/config.js'
 
 const cli = join(import.meta.dirname, '../../packages/server/dist/cli/main.js')
 const children: ChildProcess[] = []
@@ -110,6 +111,40 @@ describe('baton serve', () => {
     expect(await started.exited).toBe(1)
     expect(started.output()).toMatch(message)
     expect(started.output()).toMatch(/configuration error/)
+  })
+
+  it('stops on a misspelt BATON_ variable, naming the setting it was probably meant to be', async () => {
+    const directory = tempDir()
+    const database = join(directory, 'baton.db')
+    const started = run(['serve', '--port', '0', '--database-url', `sqlite:${database}`], {
+      BATON_ACESS_TOKEN_TTL: '1m',
+    })
+    expect(await started.exited).toBe(1)
+    expect(started.output()).toBe(
+      'baton: configuration error: BATON_ACESS_TOKEN_TTL: not a Baton setting; did you mean BATON_ACCESS_TOKEN_TTL?\n',
+    )
+    expect(existsSync(database)).toBe(false)
+  })
+
+  it('stops on a BATON_ variable near no setting, saying where the settings are listed', async () => {
+    const started = run(['serve', '--port', '0', '--database-url', 'memory:'], {
+      BATON_SECRET_KEY: 'x',
+    })
+    expect(await started.exited).toBe(1)
+    expect(started.output()).toContain(
+      'BATON_SECRET_KEY: not a Baton setting; the settings are listed in docs/configuration.md and by `baton serve --help`',
+    )
+  })
+
+  it('offers a flag for each setting of the table, with its variable and default', async () => {
+    const help = run(['serve', '--help'])
+    expect(await help.exited).toBe(0)
+    const text = help.output().replace(/\s+/g, ' ')
+    for (const setting of settings) {
+      if (setting.flag === null) continue
+      expect(text).toContain(`${setting.flag} <value>`)
+      expect(text).toContain(`(${setting.variable}, default ${plainDefault(setting)})`)
+    }
   })
 
   it('stops with a message naming an unwritable database path', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../../packages/server/src/core/config/config.js'
+import { loadConfig, settings } from '../../packages/server/src/core/config/config.js'
 import { parseDuration } from '../../packages/server/src/core/config/duration.js'
 import { ConfigError } from '../../packages/server/src/core/errors.js'
 
@@ -141,5 +141,99 @@ describe('loadConfig', () => {
     expect(() =>
       loadConfig({ BATON_COOKIE_SECURE: 'false', BATON_COOKIE_NAME: '__Secure-x' }),
     ).toThrow(/BATON_COOKIE_NAME/)
+  })
+})
+
+describe('the settings table', () => {
+  it('gives each field of BatonConfig one variable and one flag, none twice', () => {
+    expect(settings.map((setting) => setting.key).sort()).toEqual(
+      Object.keys(loadConfig({})).sort(),
+    )
+    const variables = settings.map((setting) => setting.variable)
+    expect(new Set(variables).size).toBe(variables.length)
+    for (const variable of variables) expect(variable).toMatch(/^BATON_[A-Z0-9_]+$/)
+    const flags = settings.map((setting) => setting.flag).filter((flag) => flag !== null)
+    expect(new Set(flags).size).toBe(flags.length)
+  })
+
+  it('reads an unset and an empty variable as its default', () => {
+    const unset = loadConfig({})
+    expect(loadConfig(Object.fromEntries(settings.map((s) => [s.variable, ' '])))).toEqual(unset)
+    for (const setting of settings) {
+      if (typeof setting.default !== 'string') continue
+      expect(loadConfig({ [setting.variable]: setting.default }), setting.variable).toEqual(unset)
+    }
+  })
+
+  it('derives the defaults that depend on other settings', () => {
+    expect(loadConfig({ BATON_HOST: '::1', BATON_PORT: '8080' }).issuer).toBe('http://[::1]:8080')
+    expect(loadConfig({ BATON_HOST: '0.0.0.0' }).issuer).toBe('http://127.0.0.1:3000')
+    expect(loadConfig({ BATON_DATABASE_URL: 'memory:' }).sessionStoreUrl).toBe('memory:')
+    expect(loadConfig({}).revocationChannelUrl).toBeNull()
+    const redis = loadConfig({ BATON_SESSION_STORE_URL: 'redis://127.0.0.1:6379' })
+    expect(redis.revocationChannelUrl).toBe('redis://127.0.0.1:6379')
+    const off = { BATON_SESSION_STORE_URL: 'redis://127.0.0.1:6379' }
+    expect(
+      loadConfig({ ...off, BATON_REVOCATION_CHANNEL_URL: 'off' }).revocationChannelUrl,
+    ).toBeNull()
+    expect(loadConfig({ BATON_COOKIE_SECURE: 'false' }).cookieName).toBe('baton_rt')
+    expect(loadConfig({}).cookieDomain).toBeNull()
+  })
+})
+
+describe('a BATON_ variable that is no setting', () => {
+  const errorOf = (env: Record<string, string | undefined>): ConfigError => {
+    try {
+      loadConfig(env)
+    } catch (error) {
+      if (error instanceof ConfigError) return error
+      throw error
+    }
+    throw new Error('loadConfig accepted it')
+  }
+
+  it.each([
+    ['BATON_ACESS_TOKEN_TTL', 'BATON_ACCESS_TOKEN_TTL'],
+    ['BATON_PROT', 'BATON_PORT'],
+    ['BATON_DATABSE_URL', 'BATON_DATABASE_URL'],
+    ['BATON_access_token_ttl', 'BATON_ACCESS_TOKEN_TTL'],
+    ['BATON_SESION_STORE_URLS', 'BATON_SESSION_STORE_URL'],
+  ])('%s stops loading and suggests %s', (misspelt, meant) => {
+    const error = errorOf({ [misspelt]: '1m' })
+    expect(error.variable).toBe(misspelt)
+    expect(error.message).toBe(`${misspelt}: not a Baton setting; did you mean ${meant}?`)
+  })
+
+  it('suggests nothing when no setting is near, and says where they are listed', () => {
+    const error = errorOf({ BATON_DB: 'postgres://x' })
+    expect(error.message).toBe(
+      'BATON_DB: not a Baton setting; the settings are listed in docs/configuration.md and by `baton serve --help`',
+    )
+  })
+
+  it('names every unknown variable, and checks even an empty one', () => {
+    const error = errorOf({ BATON_ZZZ: '', BATON_PROT: '1', BATON_HOST: 'localhost' })
+    expect(error.message).toBe(
+      'BATON_PROT: not a Baton setting; did you mean BATON_PORT? (neither are BATON_ZZZ)',
+    )
+  })
+
+  it('stops before any value is read, so the misspelling is the error shown', () => {
+    expect(errorOf({ BATON_PORT: 'eighty', BATON_POTR: '80' }).variable).toBe('BATON_POTR')
+  })
+
+  it('leaves other variables alone, including lower-case baton_ ones and unset entries', () => {
+    expect(() =>
+      loadConfig({ PATH: '/bin', BATONX: '1', baton_port: 'x', BATON_NOTHING: undefined }),
+    ).not.toThrow()
+  })
+
+  it('is checked against process.env by default', () => {
+    process.env['BATON_ACESS_TOKEN_TTL'] = '1m'
+    try {
+      expect(() => loadConfig()).toThrow(/did you mean BATON_ACCESS_TOKEN_TTL\?/)
+    } finally {
+      delete process.env['BATON_ACESS_TOKEN_TTL']
+    }
   })
 })

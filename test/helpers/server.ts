@@ -21,7 +21,7 @@ export interface TestServer extends BatonServer {
 export interface TestServerOptions {
   env?: Record<string, string>
   /**
-   * Fresh stores of this profile, dropped on close. Defaults to `BATON_TEST_STORES`, itself
+   * Fresh stores of this profile, dropped on close. Defaults to `TEST_STORES`, itself
    * defaulting to a SQLite file, the shipped default.
    */
   store?: StoreProfile

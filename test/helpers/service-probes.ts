@@ -6,14 +6,21 @@ import { connect } from 'node:net'
  * use it too.
  */
 export const postgresUrl =
-  process.env['BATON_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const redisUrl = process.env['BATON_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+  process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
 export type Service =
-  'postgres' | 'redis' | 'redis-binaries' | 'openssl' | 'chromium' | 'npm-registry' | 'docker'
+  | 'postgres'
+  | 'redis'
+  | 'redis-binaries'
+  | 'openssl'
+  | 'chromium'
+  | 'npm-registry'
+  | 'docker'
+  | 'docker-compose'
 
 /** Debian's Chromium, driven by playwright-core (never a downloaded browser). */
-export const chromiumPath = process.env['BATON_TEST_CHROMIUM'] ?? '/usr/bin/chromium'
+export const chromiumPath = process.env['TEST_CHROMIUM'] ?? '/usr/bin/chromium'
 
 export interface ServiceCheck {
   service: Service
@@ -47,12 +54,14 @@ async function probe(service: Service): Promise<string | null> {
       return probeBinary(
         chromiumPath,
         ['--version'],
-        'Debian package chromium (apt-get install chromium), or set BATON_TEST_CHROMIUM',
+        'Debian package chromium (apt-get install chromium), or set TEST_CHROMIUM',
       )
     case 'npm-registry':
       return probeNpmRegistry()
     case 'docker':
-      return probeBinary('docker', ['info'], 'a running Docker engine; `docker info` fails')
+      return probeDocker(['info', '--format', '{{.ServerVersion}}'], 'no Docker engine answers')
+    case 'docker-compose':
+      return probeDocker(['compose', 'version'], 'the Docker Compose plugin is missing')
   }
 }
 
@@ -67,7 +76,7 @@ async function probePostgres(): Promise<string | null> {
     await client.query('SELECT 1')
     return null
   } catch (error) {
-    return `PostgreSQL not reachable at ${redactUrl(postgresUrl)} (${messageOf(error)}; set BATON_TEST_POSTGRES_URL)`
+    return `PostgreSQL not reachable at ${redactUrl(postgresUrl)} (${messageOf(error)}; set TEST_POSTGRES_URL)`
   } finally {
     await client.end().catch(() => undefined)
   }
@@ -78,7 +87,7 @@ function probeRedis(): Promise<string | null> {
   const port = Number(url.port || 6379)
   const host = url.hostname || '127.0.0.1'
   const failure = (reason: string): string =>
-    `Redis not reachable at ${host}:${port} (${reason}; set BATON_TEST_REDIS_URL)`
+    `Redis not reachable at ${host}:${port} (${reason}; set TEST_REDIS_URL)`
   return new Promise((resolve) => {
     const socket = connect({ host, port })
     let answer = ''
@@ -115,6 +124,27 @@ function probeBinary(binary: string, args: string[], from: string): Promise<stri
     return Promise.resolve(null)
   } catch {
     return Promise.resolve(`${binary} is not installed (${from})`)
+  }
+}
+
+/**
+ * The docker client alone is not enough: `docker info` asks the engine, and the client is often
+ * installed where no engine runs (this says which of the two is missing).
+ */
+function probeDocker(args: string[], failure: string): Promise<string | null> {
+  try {
+    execFileSync('docker', ['--version'], { stdio: 'ignore' })
+  } catch {
+    return Promise.resolve('docker is not installed (the docker client and a running engine)')
+  }
+  try {
+    execFileSync('docker', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 })
+    return Promise.resolve(null)
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n')[0]
+    return Promise.resolve(
+      `${failure} (\`docker ${args.join(' ')}\`: ${stderr || messageOf(error)})`,
+    )
   }
 }
 

@@ -5,14 +5,14 @@ import { join } from 'node:path'
 import { postgresUrl, redisUrl } from './service-probes.js'
 
 /**
- * Which stores a test server runs on. `BATON_TEST_STORES` picks the default, so the one HTTP
+ * Which stores a test server runs on. `TEST_STORES` picks the default, so the one HTTP
  * suite runs on every combination the README promises (vitest.config.ts sets it per project).
  */
 export type StoreProfile = 'sqlite' | 'memory' | 'postgres' | 'postgres+redis'
 
 const profiles: readonly StoreProfile[] = ['sqlite', 'memory', 'postgres', 'postgres+redis']
 
-export const storeProfile: StoreProfile = profileOf(process.env['BATON_TEST_STORES'] ?? 'sqlite')
+export const storeProfile: StoreProfile = profileOf(process.env['TEST_STORES'] ?? 'sqlite')
 
 /** Store URLs of one test's own: a temporary file, a fresh PostgreSQL schema, a Redis prefix. */
 export interface TestStorage {
@@ -93,7 +93,7 @@ export async function deleteRedisPrefix(prefix: string, url = redisUrl): Promise
 function profileOf(value: string): StoreProfile {
   const profile = profiles.find((candidate) => candidate === value)
   if (profile === undefined) {
-    throw new Error(`BATON_TEST_STORES must be one of ${profiles.join(', ')}; got '${value}'`)
+    throw new Error(`TEST_STORES must be one of ${profiles.join(', ')}; got '${value}'`)
   }
   return profile
 }

@@ -45,7 +45,7 @@ const refreshWithCookie = (cookie: string, headers: Record<string, string>) =>
   })
 
 describe('refresh token delivery', () => {
-  it('sets the cookie exactly as API.md says and keeps the token out of the body', async () => {
+  it('sets the cookie exactly as docs/api.md says and keeps the token out of the body', async () => {
     server = await createTestServer()
     const { body, cookie } = await browserSignup()
     expect(body.refreshToken).toBeUndefined()

@@ -28,7 +28,7 @@ import {
 } from '../helpers/server.js'
 
 /**
- * Attacks on token verification (API.md "Tokens"), driven through the real HTTP routes. Every
+ * Attacks on token verification (docs/api.md "Tokens"), driven through the real HTTP routes. Every
  * family has a positive control: the same construction signed with the server's real key IS
  * accepted, so a refusal proves the attack was caught, not that the token was broken.
  */

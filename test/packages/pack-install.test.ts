@@ -51,9 +51,12 @@ const nodeIn = (cwd: string, script: string, env: Record<string, string> = {}) =
   })
 
 let work: string
+/** The project the server test installs `@baton-auth/server` into; the client test reuses it. */
+let serverProject: string | undefined
 const packed = new Map<string, Packed & { tarball: string }>()
 
 await describeWith(['npm-registry'], 'packed packages installed into an empty project', () => {
+  // Each package's prepack runs its build: three tsc runs, slow on a loaded machine.
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'baton-pack-'))
     const { stdout } = await npm(
@@ -62,6 +65,8 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
         '--json',
         '-w',
         'packages/verify',
+        '-w',
+        'packages/client',
         '-w',
         'packages/server',
         '--pack-destination',
@@ -72,7 +77,7 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
     for (const entry of JSON.parse(stdout) as Packed[]) {
       packed.set(entry.name, { ...entry, tarball: join(work, entry.filename) })
     }
-  }, 120_000)
+  }, 600_000)
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true })
@@ -175,6 +180,7 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
     console.info(
       `@baton-auth/server: ${project.packages} packages, ${project.seconds.toFixed(1)} s`,
     )
+    serverProject = project.dir
     const port = await freePort()
     const server = await startNodeProcess({
       name: 'baton serve (installed)',
@@ -220,6 +226,71 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
     }
   }, 600_000)
 
+  it('@baton-auth/client has no dependency and stays small', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(root, 'packages', 'client', 'package.json'), 'utf8'),
+    ) as { dependencies?: Record<string, string>; peerDependencies?: Record<string, string> }
+    expect(manifest.dependencies ?? {}).toEqual({})
+    expect(manifest.peerDependencies ?? {}).toEqual({})
+    const entry = packed.get('@baton-auth/client')
+    console.info(`@baton-auth/client: unpacked ${entry?.unpackedSize} bytes`)
+    expect(entry?.unpackedSize).toBeLessThanOrEqual(40 * 1024)
+  })
+
+  it('@baton-auth/client: installs alone and signs in against `baton serve`', async () => {
+    if (serverProject === undefined) throw new Error('the @baton-auth/server test did not run')
+    const project = await installInto('client', [tarball('@baton-auth/client')])
+    // Nothing but the client itself is installed.
+    const installed = readdirSync(join(project.dir, 'node_modules')).filter(
+      (name) => !name.startsWith('.'),
+    )
+    expect(installed).toEqual(['@baton-auth'])
+    expect(readdirSync(join(project.dir, 'node_modules', '@baton-auth'))).toEqual(['client'])
+    const port = await freePort()
+    const server = await startNodeProcess({
+      name: 'baton serve (installed, for the client)',
+      args: [join(serverProject, 'node_modules', '.bin', 'baton'), 'serve', '--port', String(port)],
+      env: {
+        BATON_DATABASE_URL: `sqlite:${join(project.dir, 'baton.db')}`,
+        BATON_LOG_LEVEL: 'info',
+      },
+      listening: /baton listening on (http:\/\/[\d.:]+)/,
+    })
+    try {
+      const { stdout } = await nodeIn(
+        project.dir,
+        `
+        import { BatonClientError, createClient } from '@baton-auth/client'
+        const client = createClient({ baseUrl: process.env.BATON_URL, delivery: 'body' })
+        const credentials = { email: 'ada@example.com', password: 'correct horse battery staple' }
+        const { user } = await client.signup(credentials)
+        const me = await client.me()
+        const sessions = await client.sessions()
+        const answer = await client.fetch(process.env.BATON_URL + '/auth/me')
+        await client.logout()
+        const after = await client.getAccessToken().catch((error) => error)
+        const taken = await client.signup(credentials).catch((error) => error)
+        console.log(JSON.stringify({
+          same: me.id === user.id,
+          sessions: sessions.length,
+          fetched: answer.status,
+          after: [after instanceof BatonClientError, after.code],
+          taken: [taken.code, taken.status],
+        }))`,
+        { BATON_URL: server.url },
+      )
+      expect(JSON.parse(stdout)).toEqual({
+        same: true,
+        sessions: 1,
+        fetched: 200,
+        after: [true, 'login_required'],
+        taken: ['email_taken', 409],
+      })
+    } finally {
+      await server.stop()
+    }
+  }, 300_000)
+
   it('publint and are-the-types-wrong find nothing to fix', async () => {
     for (const name of packed.keys()) {
       const directory = join(root, 'packages', name.slice('@baton-auth/'.length))
@@ -251,5 +322,5 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
       )
       expect(problems, name).toEqual([])
     }
-  }, 120_000)
+  }, 300_000)
 })

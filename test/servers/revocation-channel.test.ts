@@ -8,7 +8,7 @@ import { strongPassword, uniqueEmail, type TokenBody } from '../helpers/server.j
 import { describeWith, redisUrl } from '../helpers/services.js'
 import { deleteRedisPrefix } from '../helpers/storage.js'
 
-// API.md promises that services verifying only with the JWKS accept a revoked session's access
+// docs/api.md promises that services verifying only with the JWKS accept a revoked session's access
 // tokens until `exp`; with the revocation channel they refuse them within a second instead.
 // Baton and the protected API run as separate processes, as they would in production.
 

@@ -20,7 +20,7 @@ import { freePort } from '../helpers/ports.js'
 import { postgresUrlWithSchema } from '../helpers/storage.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
-// What API.md promises for a dead or hanging store: a 503 within 2 s, never a hang.
+// What docs/api.md promises for a dead or hanging store: a 503 within 2 s, never a hang.
 const OUTAGE_BUDGET_MS = 2000
 
 const schemas: string[] = []

@@ -1,4 +1,4 @@
-/** The API.md error codes a resource server can answer with. */
+/** The docs/api.md error codes a resource server can answer with. */
 export type VerifyErrorCode =
   | 'invalid_token'
   | 'access_token_expired'

@@ -1,5 +1,5 @@
 /**
- * The JWT rules of API.md "Tokens", once, for the server's own verification (src/core) and for
+ * The JWT rules of docs/api.md "Tokens", once, for the server's own verification (src/core) and for
  * `@baton-auth/verify`. Each returns what is wrong, for the operator's logs, or null; the callers turn
  * that into their own `invalid_token` error. Expiry is the callers' too: the server reports it to
  * the two-token table, the verifier refuses it.

@@ -41,7 +41,7 @@ export interface VerifierOptions {
   jwks?: JWKSet
   /** Accepted algorithms; default every one Baton can sign with. */
   algorithms?: VerifyAlgorithm[]
-  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`: default 5, at most 30 (API.md). */
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`: default 5, at most 30 (docs/api.md). */
   clockTolerance?: number
   /** Verified tokens kept for repeated requests; 0 turns the cache off. Default 10,000. */
   cacheSize?: number
@@ -60,7 +60,7 @@ export interface VerifierOptions {
 }
 
 export interface Verifier {
-  /** The token's claims, or a `VerifyError` with an API.md code. */
+  /** The token's claims, or a `VerifyError` with a docs/api.md code. */
   verify(token: string): Promise<AccessTokenClaims>
 }
 
@@ -76,7 +76,7 @@ const signingInputBytes = new Uint8Array(maxTokenLength * 3)
 const signatureBytes = new Uint8Array(maxTokenLength)
 
 /**
- * Verifies Baton access tokens the way Baton does (API.md "Tokens"): compact JWS only, `typ`
+ * Verifies Baton access tokens the way Baton does (docs/api.md "Tokens"): compact JWS only, `typ`
  * `at+jwt`, a `kid` from the issuer's own key set and an allow-listed algorithm that the key
  * itself is for (`jku`, `x5u`, `jwk` headers are ignored; `none` and HMAC never match), `iss`,
  * `aud`, a required `exp`, `nbf`/`iat` within the tolerance. Imports no `node:*` module.

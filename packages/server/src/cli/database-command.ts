@@ -1,5 +1,5 @@
 import { Option } from 'commander'
-import { loadConfig, type BatonConfig } from '../core/config/config.js'
+import { loadConfig, plainDefault, settingFor, type BatonConfig } from '../core/config/config.js'
 import { ConfigError } from '../core/errors.js'
 import type { DatabaseStore } from '../core/ports.js'
 import { openStores } from '../stores/from-url.js'
@@ -12,10 +12,12 @@ import { openStores } from '../stores/from-url.js'
 /** A failure the operator can act on: printed as is, exit status 1. */
 export class CommandError extends Error {}
 
+const databaseSetting = settingFor('databaseUrl')
+
 export const databaseUrlOption = (what: string): Option =>
   new Option(
     '--database-url <url>',
-    `the database holding the ${what} (BATON_DATABASE_URL, default sqlite:./data/baton.db)`,
+    `the database holding the ${what} (${databaseSetting.variable}, default ${plainDefault(databaseSetting)})`,
   )
 
 export interface DatabaseOptions {
@@ -31,7 +33,9 @@ export async function withDatabase(
   try {
     const config = loadConfig({
       ...process.env,
-      ...(options.databaseUrl === undefined ? {} : { BATON_DATABASE_URL: options.databaseUrl }),
+      ...(options.databaseUrl === undefined
+        ? {}
+        : { [databaseSetting.variable]: options.databaseUrl }),
     })
     if (/^memory:/i.test(config.databaseUrl)) {
       throw new CommandError('memory: keeps nothing once this command exits; name a database')

@@ -1,32 +1,26 @@
 import { Command, Option } from 'commander'
-import { loadConfig, configVariables, type ConfigVariable } from '../core/config/config.js'
+import { loadConfig, plainDefault, settings } from '../core/config/config.js'
 import { ConfigError } from '../core/errors.js'
 import { startServer } from '../server/start.js'
 
-/** `--access-token-ttl` for `BATON_ACCESS_TOKEN_TTL`: flags mirror the variables one to one. */
-export function flagOf(variable: ConfigVariable): string {
-  return variable.slice('BATON_'.length).toLowerCase().replaceAll('_', '-')
-}
-
-const optionKeyOf = (variable: ConfigVariable): string =>
-  flagOf(variable).replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase())
-
 export function serveCommand(): Command {
   const command = new Command('serve').description(
-    'Start the Baton server. Every flag overrides the BATON_* variable of the same name.',
+    'Start the Baton server. Every flag overrides the BATON_* variable of the same name; a BATON_* variable that is no setting stops the start.',
   )
-  for (const [variable, { doc, default: fallback }] of Object.entries(configVariables)) {
-    command.addOption(
-      new Option(
-        `--${flagOf(variable as ConfigVariable)} <value>`,
-        `${doc} (${variable}, default ${fallback || 'none'})`,
-      ),
+  const flagged: { variable: string; option: Option }[] = []
+  for (const setting of settings) {
+    if (setting.flag === null) continue
+    const option = new Option(
+      `${setting.flag} <value>`,
+      `${setting.doc} (${setting.variable}, default ${plainDefault(setting)})`,
     )
+    command.addOption(option)
+    flagged.push({ variable: setting.variable, option })
   }
   command.action(async (flags: Record<string, string | undefined>) => {
     const env: Record<string, string | undefined> = { ...process.env }
-    for (const variable of Object.keys(configVariables) as ConfigVariable[]) {
-      const value = flags[optionKeyOf(variable)]
+    for (const { variable, option } of flagged) {
+      const value = flags[option.attributeName()]
       if (value !== undefined) env[variable] = value
     }
     let config

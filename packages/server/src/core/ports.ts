@@ -49,7 +49,7 @@ export interface SessionRevocation {
 
 /**
  * Names one session. The user id travels with the session id so that a store can keep all of a
- * user's records together (one Redis Cluster slot per user, DESIGN.md); a session whose record
+ * user's records together (one Redis Cluster slot per user, docs/architecture.md); a session whose record
  * belongs to another user reads as missing.
  */
 export interface SessionRef {

@@ -14,13 +14,14 @@ import type { BatonObserver } from '../core/events.js'
 import { openRevocationPublisher } from '../revocation/publisher.js'
 import { installErrorHandler } from './error-handler.js'
 import { createServerMetrics, type ServerMetrics } from './metrics.js'
+import { buildOpenApiDocument, collectRoutes, serverVersion } from './openapi.js'
 import { RefreshCookie } from './refresh-delivery.js'
 import { authAccountRoutes } from './routes/auth-account.js'
 import { authTokenRoutes } from './routes/auth-tokens.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { operationsRoutes } from './routes/operations.js'
 
-/** API.md: bodies over 16 KiB get 413. */
+/** docs/api.md: bodies over 16 KiB get 413. */
 export const bodyLimit = 16 * 1024
 
 export interface BuildServerOptions {
@@ -71,7 +72,7 @@ export function loggerOptions(level: string) {
   return { level, redact: loggerRedaction, serializers: requestSerializers }
 }
 
-/** The Fastify app speaking API.md, over the given stores. Call `app.listen` or `app.inject`. */
+/** The Fastify app speaking docs/api.md, over the given stores. Call `app.listen` or `app.inject`. */
 export async function buildServer(options: BuildServerOptions): Promise<BatonServer> {
   const { config } = options
   const metrics = createServerMetrics()
@@ -130,6 +131,8 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     },
   )
 
+  // Before any route, `@fastify/cors`' included: the document lists what Fastify registers.
+  const registeredRoutes = collectRoutes(app)
   installErrorHandler(app, metrics)
   if (config.allowedOrigins.length > 0) {
     // An allowed origin's page calls Baton cross-origin with credentials (the refresh cookie):
@@ -169,7 +172,11 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   const cookie = new RefreshCookie(config)
   await app.register(authTokenRoutes, { baton, cookie })
   await app.register(authAccountRoutes, { baton })
-  await app.register(operationsRoutes, { baton, metrics })
+  await app.register(operationsRoutes, {
+    baton,
+    metrics,
+    openapi: () => buildOpenApiDocument(registeredRoutes(), config, serverVersion()),
+  })
   await app.register(oauthRoutes, { baton })
   return { app, baton, metrics }
 }

@@ -1,6 +1,6 @@
 import type { BatonErrorCode } from '../core/errors.js'
 
-/** The one place an error code becomes an HTTP status (API.md "Error codes"). */
+/** The one place an error code becomes an HTTP status (docs/api.md "Error codes"). */
 export const httpStatusOf: Record<BatonErrorCode, number> = {
   invalid_request: 400,
   weak_password: 400,

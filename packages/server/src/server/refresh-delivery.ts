@@ -5,7 +5,7 @@ import { BatonError } from '../core/errors.js'
 export type DeliveryMode = 'cookie' | 'body'
 
 /**
- * How the refresh token travels (API.md "Delivery of the refresh token"): the
+ * How the refresh token travels (docs/api.md "Delivery of the refresh token"): the
  * `Baton-Token-Delivery` header decides; without it, a request with an `Origin` is a browser's
  * (cookie) and one without is a native or server client's (body). A token that arrived in the
  * HttpOnly cookie also leaves in it: answering in the body would hand it to page scripts.

@@ -57,254 +57,489 @@ export interface BatonConfig {
   revocationChannelUrl: string | null
 }
 
-/** Each variable of API.md "Configuration", with its documentation and default. */
-export const configVariables = {
-  BATON_HOST: { default: '127.0.0.1', doc: 'address the server listens on' },
-  BATON_PORT: { default: '3000', doc: 'port the server listens on' },
-  BATON_ISSUER: {
-    default: 'http://<host>:<port>',
-    doc: '`iss` of every token, base of the metadata URLs',
-  },
-  BATON_AUDIENCE: { default: 'baton', doc: '`aud` of access tokens (the APIs that accept them)' },
-  BATON_DATABASE_URL: {
-    default: 'sqlite:./data/baton.db',
-    doc: 'users, keys and audit events: `sqlite:<path>`, `postgres://user:pass@host:5432/db[?schema=name]`, `memory:`',
-  },
-  BATON_SESSION_STORE_URL: {
-    default: 'same as the database',
-    doc: 'sessions, refresh tokens, deny-list, rate-limit counters: anything the database takes, or `redis://[user:pass@]host:6379[/db][?prefix=baton:]`, `rediss://…` (TLS), `redis-cluster://host:port,host:port`',
-  },
-  BATON_ACCESS_TOKEN_TTL: { default: '15m', doc: 'access token lifetime' },
-  BATON_REFRESH_TOKEN_TTL: {
-    default: '14d',
-    doc: 'refresh token lifetime (idle timeout of a session)',
-  },
-  BATON_SESSION_MAX_AGE: { default: '90d', doc: 'absolute lifetime of a session' },
-  BATON_REFRESH_REUSE_GRACE: {
-    default: '10s',
-    doc: 'grace window for a retried refresh; `0` turns it off',
-  },
-  BATON_SLIDING_REFRESH: {
-    default: 'true',
-    doc: 'the "valid access, expired refresh" row of the two-token table',
-  },
-  BATON_SIGNING_ALG: { default: 'ES256', doc: '`ES256`, `EdDSA` or `RS256`' },
-  BATON_ALLOWED_ORIGINS: {
-    default: '',
-    doc: "comma-separated origins allowed to use the refresh cookie besides the issuer's",
-  },
-  BATON_COOKIE_SECURE: {
-    default: 'true',
-    doc: '`false` only for plain-HTTP development on a non-localhost name',
-  },
-  BATON_COOKIE_NAME: {
-    default: '__Secure-baton_rt (baton_rt when not secure)',
-    doc: 'name of the refresh cookie',
-  },
-  BATON_COOKIE_PATH: { default: '/auth', doc: 'path of the refresh cookie' },
-  BATON_COOKIE_DOMAIN: { default: '', doc: 'domain of the refresh cookie (host-only when empty)' },
-  BATON_OAUTH_CLIENTS: {
-    default: 'baton',
-    doc: 'OAuth clients: `id` (public) or `id:secret` (confidential), comma-separated',
-  },
-  BATON_INTROSPECTION_CREDENTIALS: {
-    default: '',
-    doc: '`id:secret` pairs for `/oauth/introspect`',
-  },
-  BATON_SCOPES: {
-    default: '',
-    doc: 'scopes OAuth clients may request, space- or comma-separated; `name=role|role` limits one to users with one of those roles (e.g. `read write admin:users=admin|ops`)',
-  },
-  BATON_LOGIN_MAX_FAILURES: {
-    default: '5',
-    doc: 'failed logins per account per window before 429',
-  },
-  BATON_LOGIN_FAILURE_WINDOW: { default: '15m', doc: 'window of `BATON_LOGIN_MAX_FAILURES`' },
-  BATON_TRUST_PROXY: {
-    default: 'false',
-    doc: 'take the client IP from X-Forwarded-For (behind your own proxy only)',
-  },
-  BATON_LOG_LEVEL: {
-    default: 'info',
-    doc: 'pino level: fatal, error, warn, info, debug, trace, silent',
-  },
-  BATON_KEY_RELOAD_INTERVAL: {
-    default: '60s',
-    doc: 'how often an instance rereads the shared key ring',
-  },
-  BATON_REVOCATION_CHANNEL_URL: {
-    default: 'the session store, when it is Redis',
-    doc: 'Redis where revoked sessions are announced to middleware (`redis://…`), or `off`',
-  },
-} as const
-
-export type ConfigVariable = keyof typeof configVariables
-
-type Env = Partial<Record<string, string | undefined>>
-
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
-/**
- * Reads and validates every setting once. A bad value throws `ConfigError` naming the
- * variable, so start-up stops with a message an operator can act on.
- */
-export function loadConfig(env: Env = process.env): BatonConfig {
-  const read = (name: ConfigVariable): string | undefined => {
-    const value = env[name]
-    return value === undefined || value.trim() === '' ? undefined : value.trim()
-  }
+/** The sections of docs/configuration.md and .env.example, in this order. */
+export const settingGroups = [
+  'Server',
+  'Stores',
+  'Tokens and sessions',
+  'Refresh cookie',
+  'OAuth',
+  'Login protection',
+] as const
+export type SettingGroup = (typeof settingGroups)[number]
 
-  const host = read('BATON_HOST') ?? '127.0.0.1'
-  const port = integer('BATON_PORT', read('BATON_PORT') ?? '3000', 0, 65_535)
-  const issuer = issuerUrl(read('BATON_ISSUER') ?? `http://${hostForUrl(host)}:${port}`)
-  const databaseUrl = read('BATON_DATABASE_URL') ?? 'sqlite:./data/baton.db'
-  const cookieSecure = boolean('BATON_COOKIE_SECURE', read('BATON_COOKIE_SECURE') ?? 'true')
-  const cookieName = read('BATON_COOKIE_NAME') ?? (cookieSecure ? '__Secure-baton_rt' : 'baton_rt')
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
-    throw new ConfigError('BATON_COOKIE_NAME', `"${cookieName}" is not a valid cookie name`)
-  }
-  if (!cookieSecure && /^__(Secure|Host)-/.test(cookieName)) {
-    throw new ConfigError(
-      'BATON_COOKIE_NAME',
-      `browsers refuse a "${cookieName}" cookie without Secure; rename it or set BATON_COOKIE_SECURE=true`,
-    )
-  }
-  const cookiePath = read('BATON_COOKIE_PATH') ?? '/auth'
-  if (!cookiePath.startsWith('/') || /[;\s]/.test(cookiePath)) {
-    throw new ConfigError(
-      'BATON_COOKIE_PATH',
-      `"${cookiePath}" must start with / and hold no ; or spaces`,
-    )
-  }
-  const cookieDomain = read('BATON_COOKIE_DOMAIN') ?? null
-  if (cookieDomain !== null && !/^\.?[A-Za-z0-9.-]+$/.test(cookieDomain)) {
-    throw new ConfigError('BATON_COOKIE_DOMAIN', `"${cookieDomain}" is not a domain`)
-  }
+/** A default computed from settings that come before it in the table. */
+export interface DerivedDefault {
+  /** What it is, in Markdown, for the docs and `--help`. */
+  describe: string
+  /** The text read in place of the unset variable. */
+  text(config: BatonConfig): string
+}
 
-  const accessTokenTtl = duration(
-    'BATON_ACCESS_TOKEN_TTL',
-    read('BATON_ACCESS_TOKEN_TTL') ?? '15m',
-    1,
-  )
-  const refreshTokenTtl = duration(
-    'BATON_REFRESH_TOKEN_TTL',
-    read('BATON_REFRESH_TOKEN_TTL') ?? '14d',
-    1,
-  )
-  const sessionMaxAge = duration('BATON_SESSION_MAX_AGE', read('BATON_SESSION_MAX_AGE') ?? '90d', 1)
-  if (refreshTokenTtl <= accessTokenTtl) {
-    throw new ConfigError(
-      'BATON_REFRESH_TOKEN_TTL',
-      'must be longer than BATON_ACCESS_TOKEN_TTL, or every access token outlives its session',
-    )
-  }
-  if (sessionMaxAge < refreshTokenTtl) {
-    throw new ConfigError('BATON_SESSION_MAX_AGE', 'must be at least BATON_REFRESH_TOKEN_TTL')
-  }
-  const refreshReuseGrace = duration(
-    'BATON_REFRESH_REUSE_GRACE',
-    read('BATON_REFRESH_REUSE_GRACE') ?? '10s',
-    0,
-  )
-  if (refreshReuseGrace > 300) {
-    throw new ConfigError(
-      'BATON_REFRESH_REUSE_GRACE',
-      'at most 5m: a long window lets a stolen token ride along with its owner',
-    )
-  }
-
-  const signingAlg = read('BATON_SIGNING_ALG') ?? 'ES256'
-  if (!signingAlgorithms.includes(signingAlg as SigningAlgorithm)) {
-    throw new ConfigError(
-      'BATON_SIGNING_ALG',
-      `"${signingAlg}" is not one of ${signingAlgorithms.join(', ')}`,
-    )
-  }
-
-  const loginFailureWindow = duration(
-    'BATON_LOGIN_FAILURE_WINDOW',
-    read('BATON_LOGIN_FAILURE_WINDOW') ?? '15m',
-    1,
-  )
-  const logLevel = read('BATON_LOG_LEVEL') ?? 'info'
-  if (!logLevels.includes(logLevel)) {
-    throw new ConfigError('BATON_LOG_LEVEL', `"${logLevel}" is not one of ${logLevels.join(', ')}`)
-  }
-
-  const audience = read('BATON_AUDIENCE') ?? 'baton'
-  if (audience === issuer) {
-    // Refresh tokens carry the issuer as audience; an access audience equal to it would leave
-    // `typ` as the only thing telling the two apart.
-    throw new ConfigError(
-      'BATON_AUDIENCE',
-      'must differ from the issuer (refresh tokens use that audience)',
-    )
-  }
-
-  return {
-    host,
-    port,
-    issuer,
-    audience,
-    databaseUrl,
-    sessionStoreUrl: read('BATON_SESSION_STORE_URL') ?? databaseUrl,
-    accessTokenTtl,
-    refreshTokenTtl,
-    sessionMaxAge,
-    refreshReuseGrace,
-    slidingRefresh: boolean('BATON_SLIDING_REFRESH', read('BATON_SLIDING_REFRESH') ?? 'true'),
-    signingAlg: signingAlg as SigningAlgorithm,
-    allowedOrigins: origins(read('BATON_ALLOWED_ORIGINS') ?? ''),
-    cookieSecure,
-    cookieName,
-    cookiePath,
-    cookieDomain,
-    oauthClients: oauthClients(read('BATON_OAUTH_CLIENTS') ?? 'baton'),
-    introspectionCredentials: credentials(read('BATON_INTROSPECTION_CREDENTIALS') ?? ''),
-    scopes: scopeDefinitions(read('BATON_SCOPES') ?? ''),
-    loginMaxFailures: integer(
-      'BATON_LOGIN_MAX_FAILURES',
-      read('BATON_LOGIN_MAX_FAILURES') ?? '5',
-      1,
-      1_000_000,
-    ),
-    loginFailureWindow,
-    trustProxy: boolean('BATON_TRUST_PROXY', read('BATON_TRUST_PROXY') ?? 'false'),
-    logLevel,
-    keyReloadInterval: duration(
-      'BATON_KEY_RELOAD_INTERVAL',
-      read('BATON_KEY_RELOAD_INTERVAL') ?? '60s',
-      1,
-    ),
-    revocationChannelUrl: revocationChannelUrl(
-      read('BATON_REVOCATION_CHANNEL_URL'),
-      read('BATON_SESSION_STORE_URL') ?? databaseUrl,
-    ),
-  }
+/** One setting: where it is read from, what it defaults to, how it is checked, what it means. */
+export interface Setting<K extends keyof BatonConfig = keyof BatonConfig> {
+  /** The field of `BatonConfig` it fills. */
+  key: K
+  variable: string
+  /** The `baton serve` option, or null for a variable without one. */
+  flag: string | null
+  group: SettingGroup
+  /** What it does and what it takes, in Markdown, as the docs print it. */
+  doc: string
+  /**
+   * What an unset or empty variable means: a text read exactly like an operator's value ('' for
+   * none), or one derived from earlier settings.
+   */
+  default: string | DerivedDefault
+  /** Checks and converts the (trimmed, non-empty unless defaulted) text; throws `ConfigError`. */
+  parse(text: string, variable: string): BatonConfig[K]
+  /** A rule that involves other settings, checked once every setting is read. */
+  check?(config: BatonConfig, variable: string): void
 }
 
 const redisScheme = /^(?:redis|rediss|redis-cluster):\/\//i
 
-function revocationChannelUrl(text: string | undefined, sessionStoreUrl: string): string | null {
-  if (text === undefined) return redisScheme.test(sessionStoreUrl) ? sessionStoreUrl : null
-  if (text === 'off' || text === '') return null
+/**
+ * Every setting, in the order they are read (a derived default only looks at the ones above it)
+ * and documented. The keys are `BatonConfig`'s, so a field without a setting does not compile.
+ * `loadConfig`, the flags of `baton serve`, docs/configuration.md, the settings table of
+ * docs/api.md and .env.example all come from here (`npm run docs:config` writes the files).
+ */
+const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
+  host: {
+    variable: 'BATON_HOST',
+    flag: '--host',
+    group: 'Server',
+    doc: 'address the server listens on',
+    default: '127.0.0.1',
+    parse: (text) => text,
+  },
+  port: {
+    variable: 'BATON_PORT',
+    flag: '--port',
+    group: 'Server',
+    doc: 'port the server listens on (`0`: any free port)',
+    default: '3000',
+    parse: (text, variable) => integer(variable, text, 0, 65_535),
+  },
+  issuer: {
+    variable: 'BATON_ISSUER',
+    flag: '--issuer',
+    group: 'Server',
+    doc: 'the public URL of Baton: `iss` of every token, base of the metadata URLs; no query or fragment',
+    default: {
+      describe: '`http://<host>:<port>` (`127.0.0.1` when the host is `0.0.0.0` or `::`)',
+      text: (config) => `http://${hostForUrl(config.host)}:${config.port}`,
+    },
+    parse: (text, variable) => issuerUrl(variable, text),
+  },
+  trustProxy: {
+    variable: 'BATON_TRUST_PROXY',
+    flag: '--trust-proxy',
+    group: 'Server',
+    doc: 'take the client IP from X-Forwarded-For (behind your own proxy only)',
+    default: 'false',
+    parse: (text, variable) => boolean(variable, text),
+  },
+  logLevel: {
+    variable: 'BATON_LOG_LEVEL',
+    flag: '--log-level',
+    group: 'Server',
+    doc: `pino level: ${logLevels.join(', ')}`,
+    default: 'info',
+    parse: (text, variable) => oneOf(variable, text, logLevels),
+  },
+  databaseUrl: {
+    variable: 'BATON_DATABASE_URL',
+    flag: '--database-url',
+    group: 'Stores',
+    doc: 'users, keys, OAuth clients and audit events: `sqlite:<path>`, `postgres://user:pass@host:5432/db[?schema=name]`, `memory:`',
+    default: 'sqlite:./data/baton.db',
+    parse: (text) => text,
+  },
+  sessionStoreUrl: {
+    variable: 'BATON_SESSION_STORE_URL',
+    flag: '--session-store-url',
+    group: 'Stores',
+    doc: 'sessions, refresh tokens, deny-list and rate-limit counters: anything the database takes, or `redis://[user:pass@]host:6379[/db][?prefix=baton:]`, `rediss://…` (TLS), `redis-cluster://host:port,host:port[?prefix=…]`',
+    default: { describe: 'the database', text: (config) => config.databaseUrl },
+    parse: (text) => text,
+  },
+  revocationChannelUrl: {
+    variable: 'BATON_REVOCATION_CHANNEL_URL',
+    flag: '--revocation-channel-url',
+    group: 'Stores',
+    doc: 'Redis where revoked sessions are announced to middleware (`redis://…`, `rediss://…`, `redis-cluster://…`, with `?prefix=`), or `off`; see docs/resource-servers.md',
+    default: {
+      describe: 'the session store when it is Redis, otherwise `off`',
+      text: (config) => (redisScheme.test(config.sessionStoreUrl) ? config.sessionStoreUrl : 'off'),
+    },
+    parse: (text, variable) => revocationChannelUrl(variable, text),
+  },
+  audience: {
+    variable: 'BATON_AUDIENCE',
+    flag: '--audience',
+    group: 'Tokens and sessions',
+    doc: '`aud` of access tokens (the APIs that accept them); must differ from the issuer, the audience of refresh tokens',
+    default: 'baton',
+    parse: (text) => text,
+    check: (config, variable) => {
+      // Refresh tokens carry the issuer as audience; an access audience equal to it would leave
+      // `typ` as the only thing telling the two apart.
+      if (config.audience === config.issuer) {
+        throw new ConfigError(
+          variable,
+          'must differ from the issuer (refresh tokens use that audience)',
+        )
+      }
+    },
+  },
+  signingAlg: {
+    variable: 'BATON_SIGNING_ALG',
+    flag: '--signing-alg',
+    group: 'Tokens and sessions',
+    doc: `algorithm that signs the tokens: ${orList(signingAlgorithms.map((alg) => `\`${alg}\``))}`,
+    default: 'ES256',
+    parse: (text, variable) => oneOf(variable, text, signingAlgorithms),
+  },
+  keyReloadInterval: {
+    variable: 'BATON_KEY_RELOAD_INTERVAL',
+    flag: '--key-reload-interval',
+    group: 'Tokens and sessions',
+    doc: 'how often an instance rereads the shared key ring',
+    default: '60s',
+    parse: (text, variable) => duration(variable, text, 1),
+  },
+  accessTokenTtl: {
+    variable: 'BATON_ACCESS_TOKEN_TTL',
+    flag: '--access-token-ttl',
+    group: 'Tokens and sessions',
+    doc: 'access token lifetime',
+    default: '15m',
+    parse: (text, variable) => duration(variable, text, 1),
+  },
+  refreshTokenTtl: {
+    variable: 'BATON_REFRESH_TOKEN_TTL',
+    flag: '--refresh-token-ttl',
+    group: 'Tokens and sessions',
+    doc: 'refresh token lifetime (idle timeout of a session); longer than `BATON_ACCESS_TOKEN_TTL`',
+    default: '14d',
+    parse: (text, variable) => duration(variable, text, 1),
+    check: (config, variable) => {
+      if (config.refreshTokenTtl <= config.accessTokenTtl) {
+        throw new ConfigError(
+          variable,
+          'must be longer than BATON_ACCESS_TOKEN_TTL, or every access token outlives its session',
+        )
+      }
+    },
+  },
+  sessionMaxAge: {
+    variable: 'BATON_SESSION_MAX_AGE',
+    flag: '--session-max-age',
+    group: 'Tokens and sessions',
+    doc: 'absolute lifetime of a session, however often it is refreshed; at least `BATON_REFRESH_TOKEN_TTL`',
+    default: '90d',
+    parse: (text, variable) => duration(variable, text, 1),
+    check: (config, variable) => {
+      if (config.sessionMaxAge < config.refreshTokenTtl) {
+        throw new ConfigError(variable, 'must be at least BATON_REFRESH_TOKEN_TTL')
+      }
+    },
+  },
+  refreshReuseGrace: {
+    variable: 'BATON_REFRESH_REUSE_GRACE',
+    flag: '--refresh-reuse-grace',
+    group: 'Tokens and sessions',
+    doc: 'grace window for a retried refresh, at most `5m`; `0` turns it off',
+    default: '10s',
+    parse: (text, variable) => {
+      const seconds = duration(variable, text, 0)
+      if (seconds > 300) {
+        throw new ConfigError(
+          variable,
+          'at most 5m: a long window lets a stolen token ride along with its owner',
+        )
+      }
+      return seconds
+    },
+  },
+  slidingRefresh: {
+    variable: 'BATON_SLIDING_REFRESH',
+    flag: '--sliding-refresh',
+    group: 'Tokens and sessions',
+    doc: 'the "valid access, expired refresh" row of the two-token table',
+    default: 'true',
+    parse: (text, variable) => boolean(variable, text),
+  },
+  allowedOrigins: {
+    variable: 'BATON_ALLOWED_ORIGINS',
+    flag: '--allowed-origins',
+    group: 'Refresh cookie',
+    doc: "comma-separated origins allowed to use the refresh cookie besides the issuer's",
+    default: '',
+    parse: (text, variable) => origins(variable, text),
+  },
+  cookieSecure: {
+    variable: 'BATON_COOKIE_SECURE',
+    flag: '--cookie-secure',
+    group: 'Refresh cookie',
+    doc: '`false` only for plain-HTTP development on a non-localhost name',
+    default: 'true',
+    parse: (text, variable) => boolean(variable, text),
+  },
+  cookieName: {
+    variable: 'BATON_COOKIE_NAME',
+    flag: '--cookie-name',
+    group: 'Refresh cookie',
+    doc: 'name of the refresh cookie; a `__Secure-` or `__Host-` name needs `BATON_COOKIE_SECURE=true`',
+    default: {
+      describe: '`__Secure-baton_rt` (`baton_rt` when not secure)',
+      text: (config) => (config.cookieSecure ? '__Secure-baton_rt' : 'baton_rt'),
+    },
+    parse: (text, variable) => {
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(text)) {
+        throw new ConfigError(variable, `"${text}" is not a valid cookie name`)
+      }
+      return text
+    },
+    check: (config, variable) => {
+      if (!config.cookieSecure && /^__(Secure|Host)-/.test(config.cookieName)) {
+        throw new ConfigError(
+          variable,
+          `browsers refuse a "${config.cookieName}" cookie without Secure; rename it or set BATON_COOKIE_SECURE=true`,
+        )
+      }
+    },
+  },
+  cookiePath: {
+    variable: 'BATON_COOKIE_PATH',
+    flag: '--cookie-path',
+    group: 'Refresh cookie',
+    doc: 'path of the refresh cookie',
+    default: '/auth',
+    parse: (text, variable) => {
+      if (!text.startsWith('/') || /[;\s]/.test(text)) {
+        throw new ConfigError(variable, `"${text}" must start with / and hold no ; or spaces`)
+      }
+      return text
+    },
+  },
+  cookieDomain: {
+    variable: 'BATON_COOKIE_DOMAIN',
+    flag: '--cookie-domain',
+    group: 'Refresh cookie',
+    doc: 'domain of the refresh cookie (host-only when empty)',
+    default: '',
+    parse: (text, variable) => {
+      if (text === '') return null
+      if (!/^\.?[A-Za-z0-9.-]+$/.test(text)) {
+        throw new ConfigError(variable, `"${text}" is not a domain`)
+      }
+      return text
+    },
+  },
+  oauthClients: {
+    variable: 'BATON_OAUTH_CLIENTS',
+    flag: '--oauth-clients',
+    group: 'OAuth',
+    doc: 'comma-separated OAuth clients for `/oauth/*`: `id` for a public client, `id:secret` for a confidential one (secret of 16 characters or more); an unknown `client_id` gets 401 `invalid_client`; `baton clients add` registers more',
+    default: 'baton',
+    parse: (text, variable) => oauthClients(variable, text),
+  },
+  introspectionCredentials: {
+    variable: 'BATON_INTROSPECTION_CREDENTIALS',
+    flag: '--introspection-credentials',
+    group: 'OAuth',
+    doc: 'comma-separated `id:secret` pairs (secrets of 16 characters or more) for `/oauth/introspect`, which answers 401 while there is none',
+    default: '',
+    parse: (text, variable) => credentials(variable, text),
+  },
+  scopes: {
+    variable: 'BATON_SCOPES',
+    flag: '--scopes',
+    group: 'OAuth',
+    doc: 'scopes OAuth clients may request, space- or comma-separated; `name=role|role` limits one to users with one of those roles (e.g. `read write admin:users=admin|ops`); see "Scopes" in docs/configuration.md',
+    default: '',
+    parse: (text, variable) => scopeDefinitions(variable, text),
+  },
+  loginMaxFailures: {
+    variable: 'BATON_LOGIN_MAX_FAILURES',
+    flag: '--login-max-failures',
+    group: 'Login protection',
+    doc: 'failed logins per account within `BATON_LOGIN_FAILURE_WINDOW` before 429 with `Retry-After`',
+    default: '5',
+    parse: (text, variable) => integer(variable, text, 1, 1_000_000),
+  },
+  loginFailureWindow: {
+    variable: 'BATON_LOGIN_FAILURE_WINDOW',
+    flag: '--login-failure-window',
+    group: 'Login protection',
+    doc: 'window over which `BATON_LOGIN_MAX_FAILURES` are counted',
+    default: '15m',
+    parse: (text, variable) => duration(variable, text, 1),
+  },
+}
+
+/** The table as a list, in reading and documentation order. */
+export const settings: readonly Setting[] = Object.entries(table).map(
+  ([key, setting]) => ({ key, ...setting }) as Setting,
+)
+
+const settingOf = new Map(settings.map((setting) => [setting.variable, setting]))
+
+/** The setting of a field of `BatonConfig`. */
+export function settingFor<K extends keyof BatonConfig>(key: K): Setting<K> {
+  return { key, ...table[key] }
+}
+
+/** Markdown for a setting's default: `` `15m` ``, "none", or what a derived default is. */
+export function describeDefault(setting: Setting): string {
+  if (typeof setting.default !== 'string') return setting.default.describe
+  return setting.default === '' ? 'none' : `\`${setting.default}\``
+}
+
+/** The same without Markdown, for `--help` and .env.example. */
+export function plainDefault(setting: Setting): string {
+  if (typeof setting.default !== 'string') return setting.default.describe.replaceAll('`', '')
+  return setting.default === '' ? 'none' : setting.default
+}
+
+type Env = Partial<Record<string, string | undefined>>
+
+/**
+ * Reads and validates every setting once. A bad value, or a `BATON_*` variable that is no
+ * setting (a misspelt one would otherwise leave its setting at the default without a word),
+ * throws `ConfigError` naming the variable, so start-up stops with a message an operator can
+ * act on.
+ */
+export function loadConfig(env: Env = process.env): BatonConfig {
+  rejectUnknownVariables(env)
+  const values: Record<string, unknown> = {}
+  // Derived defaults see only what is read so far: a table reordered wrongly fails loudly.
+  const readSoFar = new Proxy(values, {
+    get(target, key) {
+      if (!Object.hasOwn(target, key)) {
+        throw new Error(`settings table: ${String(key)} is used by a default above it`)
+      }
+      return target[key as string]
+    },
+  }) as unknown as BatonConfig
+  for (const setting of settings) {
+    const given = env[setting.variable]?.trim()
+    const text =
+      given !== undefined && given !== ''
+        ? given
+        : typeof setting.default === 'string'
+          ? setting.default
+          : setting.default.text(readSoFar)
+    values[setting.key] = setting.parse(text, setting.variable)
+  }
+  const config = values as unknown as BatonConfig
+  for (const setting of settings) setting.check?.(config, setting.variable)
+  return config
+}
+
+const settingPrefix = 'BATON_'
+
+function rejectUnknownVariables(env: Env): void {
+  const unknown = Object.keys(env)
+    .filter(
+      (name) => name.startsWith(settingPrefix) && env[name] !== undefined && !settingOf.has(name),
+    )
+    .sort()
+  const [first, ...others] = unknown
+  if (first === undefined) return
+  const candidates = closestNames(first, [...settingOf.keys()])
+  let message =
+    candidates.length > 0
+      ? `not a Baton setting; did you mean ${candidates.join(' or ')}?`
+      : 'not a Baton setting; the settings are listed in docs/configuration.md and by `baton serve --help`'
+  if (others.length > 0) message += ` (neither are ${others.join(', ')})`
+  throw new ConfigError(first, message)
+}
+
+/**
+ * The names nearest to `name` by edit distance (a swap of two neighbours counts once), when
+ * near enough to be a slip of the keyboard rather than another name: up to a quarter of the
+ * part after `BATON_`, at least 1, at most 3. Case is ignored.
+ */
+export function closestNames(name: string, names: readonly string[]): string[] {
+  const wanted = name.toUpperCase()
+  const allowed = Math.min(3, Math.max(1, Math.floor((wanted.length - settingPrefix.length) / 4)))
+  let best = allowed + 1
+  let nearest: string[] = []
+  for (const candidate of names) {
+    const distance = editDistance(wanted, candidate.toUpperCase())
+    if (distance < best) {
+      best = distance
+      nearest = [candidate]
+    } else if (distance === best) {
+      nearest.push(candidate)
+    }
+  }
+  return nearest
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = []
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i]
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j)
+        continue
+      }
+      const above = rows[i - 1] as number[]
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let distance = Math.min(
+        (above[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (above[j - 1] as number) + cost,
+      )
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, ((rows[i - 2] as number[])[j - 2] as number) + 1)
+      }
+      row.push(distance)
+    }
+    rows.push(row)
+  }
+  return (rows[a.length] as number[])[b.length] as number
+}
+
+function revocationChannelUrl(variable: string, text: string): string | null {
+  if (text === 'off') return null
   if (!redisScheme.test(text)) {
     throw new ConfigError(
-      'BATON_REVOCATION_CHANNEL_URL',
+      variable,
       'expected a redis://, rediss:// or redis-cluster:// URL, or off',
     )
   }
   return text
 }
 
-function integer(name: ConfigVariable, text: string, min: number, max: number): number {
+function orList(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`
+}
+
+function oneOf<T extends string>(variable: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new ConfigError(variable, `"${text}" is not one of ${allowed.join(', ')}`)
+  }
+  return text as T
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
     throw new ConfigError(name, `"${text}" is not a whole number from ${min} to ${max}`)
   }
   return Number(text)
 }
 
-function duration(name: ConfigVariable, text: string, min: number): number {
+function duration(name: string, text: string, min: number): number {
   const seconds = parseDuration(text)
   if (seconds === null) {
     throw new ConfigError(name, `"${text}" is not a duration (seconds, or e.g. 30s, 15m, 12h, 14d)`)
@@ -313,7 +548,7 @@ function duration(name: ConfigVariable, text: string, min: number): number {
   return seconds
 }
 
-function boolean(name: ConfigVariable, text: string): boolean {
+function boolean(name: string, text: string): boolean {
   const value = text.toLowerCase()
   if (['true', '1', 'yes', 'on'].includes(value)) return true
   if (['false', '0', 'no', 'off'].includes(value)) return false
@@ -325,78 +560,65 @@ function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-function issuerUrl(text: string): string {
+function issuerUrl(variable: string, text: string): string {
   let url: URL
   try {
     url = new URL(text)
   } catch {
-    throw new ConfigError('BATON_ISSUER', `"${text}" is not a URL`)
+    throw new ConfigError(variable, `"${text}" is not a URL`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError('BATON_ISSUER', 'must be an http(s) URL')
+    throw new ConfigError(variable, 'must be an http(s) URL')
   }
   if (url.search || url.hash) {
-    throw new ConfigError('BATON_ISSUER', 'must have no query or fragment (RFC 8414)')
+    throw new ConfigError(variable, 'must have no query or fragment (RFC 8414)')
   }
   // RFC 8414 compares issuers as strings: keep what the operator wrote, minus a trailing slash.
   return text.replace(/\/+$/, '')
 }
 
-function origins(text: string): string[] {
+function origins(variable: string, text: string): string[] {
   return splitList(text).map((entry) => {
     let url: URL
     try {
       url = new URL(entry)
     } catch {
-      throw new ConfigError(
-        'BATON_ALLOWED_ORIGINS',
-        `"${entry}" is not an origin such as https://app.example.com`,
-      )
+      throw new ConfigError(variable, `"${entry}" is not an origin such as https://app.example.com`)
     }
     if (url.origin === 'null' || url.origin !== entry.replace(/\/$/, '')) {
-      throw new ConfigError(
-        'BATON_ALLOWED_ORIGINS',
-        `"${entry}" is not an origin (scheme://host[:port], no path)`,
-      )
+      throw new ConfigError(variable, `"${entry}" is not an origin (scheme://host[:port], no path)`)
     }
     return url.origin
   })
 }
 
-function oauthClients(text: string): OAuthClientConfig[] {
+function oauthClients(variable: string, text: string): OAuthClientConfig[] {
   const clients = splitList(text).map((entry) => {
     const separator = entry.indexOf(':')
     const id = separator === -1 ? entry : entry.slice(0, separator)
     const secret = separator === -1 ? null : entry.slice(separator + 1)
     if (!clientIdPattern.test(id)) {
-      throw new ConfigError('BATON_OAUTH_CLIENTS', `"${id}" is not a valid client id`)
+      throw new ConfigError(variable, `"${id}" is not a valid client id`)
     }
     if (secret !== null && secret.length < 16) {
-      throw new ConfigError(
-        'BATON_OAUTH_CLIENTS',
-        `the secret of client "${id}" is shorter than 16 characters`,
-      )
+      throw new ConfigError(variable, `the secret of client "${id}" is shorter than 16 characters`)
     }
     return { id, secret }
   })
   const ids = new Set(clients.map((client) => client.id))
-  if (ids.size !== clients.length)
-    throw new ConfigError('BATON_OAUTH_CLIENTS', 'a client id appears twice')
+  if (ids.size !== clients.length) throw new ConfigError(variable, 'a client id appears twice')
   return clients
 }
 
-function credentials(text: string): { id: string; secret: string }[] {
+function credentials(variable: string, text: string): { id: string; secret: string }[] {
   return splitList(text).map((entry) => {
     const separator = entry.indexOf(':')
     if (separator <= 0 || separator === entry.length - 1) {
-      throw new ConfigError('BATON_INTROSPECTION_CREDENTIALS', 'each entry must be id:secret')
+      throw new ConfigError(variable, 'each entry must be id:secret')
     }
     const secret = entry.slice(separator + 1)
     if (secret.length < 16) {
-      throw new ConfigError(
-        'BATON_INTROSPECTION_CREDENTIALS',
-        'each secret must be at least 16 characters',
-      )
+      throw new ConfigError(variable, 'each secret must be at least 16 characters')
     }
     return { id: entry.slice(0, separator), secret }
   })
@@ -406,23 +628,23 @@ function credentials(text: string): { id: string; secret: string }[] {
 const scopeNamePattern = /^[\x21\x23-\x2B\x2D-\x3C\x3E-\x5B\x5D-\x7E]+$/
 const rolePattern = /^[^\s,|=]+$/
 
-function scopeDefinitions(text: string): ScopeDefinition[] {
+function scopeDefinitions(variable: string, text: string): ScopeDefinition[] {
   const definitions: ScopeDefinition[] = []
   for (const entry of text.split(/[\s,]+/).filter((part) => part !== '')) {
     const separator = entry.indexOf('=')
     const name = separator === -1 ? entry : entry.slice(0, separator)
     if (!scopeNamePattern.test(name)) {
-      throw new ConfigError('BATON_SCOPES', `"${entry}" is not a scope name (RFC 6749 §3.3)`)
+      throw new ConfigError(variable, `"${entry}" is not a scope name (RFC 6749 §3.3)`)
     }
     if (definitions.some((definition) => definition.name === name)) {
-      throw new ConfigError('BATON_SCOPES', `the scope "${name}" appears twice`)
+      throw new ConfigError(variable, `the scope "${name}" appears twice`)
     }
     let roles: string[] | null = null
     if (separator !== -1) {
       roles = entry.slice(separator + 1).split('|')
       if (!roles.every((role) => rolePattern.test(role))) {
         throw new ConfigError(
-          'BATON_SCOPES',
+          variable,
           `"${entry}" must list roles as name=role|role, with at least one role`,
         )
       }

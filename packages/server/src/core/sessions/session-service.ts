@@ -65,7 +65,7 @@ export interface RefreshRequest {
 }
 
 /**
- * Sessions and refresh-token rotation (DESIGN.md "Sessions and rotation"). Every rule lives
+ * Sessions and refresh-token rotation (docs/architecture.md, docs/api.md "Rotation, reuse and revocation"). Every rule lives
  * here once; stores only do atomic primitives.
  */
 export class SessionService {
@@ -108,7 +108,7 @@ export class SessionService {
   }
 
   /**
-   * `/auth/refresh` and the OAuth refresh grant: the two-token table of API.md plus rotation,
+   * `/auth/refresh` and the OAuth refresh grant: the two-token table of docs/api.md plus rotation,
    * grace and reuse detection. `accessToken` is the bearer token the client sent along, if any;
    * it only matters when the refresh token has expired (sliding refresh) and is ignored when it
    * is not valid for this session.
@@ -179,7 +179,7 @@ export class SessionService {
     throw new RefreshTokenReusedError(session.id)
   }
 
-  /** Valid access + expired refresh (API.md two-token table, row 3). */
+  /** Valid access + expired refresh (docs/api.md two-token table, row 3). */
   async #slide(
     claims: RefreshTokenClaims,
     context: ClientContext,

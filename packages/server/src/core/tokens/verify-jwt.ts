@@ -3,7 +3,7 @@ import type { KeyRing } from '../keys/keyring.js'
 import { claimsProblem, headerProblem } from '@baton-auth/verify/shared'
 import { decodeJWS, parseSignedJSONObject } from './jws.js'
 
-/** Clock skew accepted on `iat` and `nbf` (never more than 30 s, per API.md). */
+/** Clock skew accepted on `iat` and `nbf` (never more than 30 s, per docs/api.md). */
 export const clockToleranceSeconds = 30
 
 export interface JWTExpectations {

@@ -79,7 +79,7 @@ function toOAuthError(
   })
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      // API.md: 413 for an oversized body, whatever the route.
+      // docs/api.md: 413 for an oversized body, whatever the route.
       return malformed(413, 'The body is larger than 16 KiB.')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return malformed(400, 'Content-Type must be application/x-www-form-urlencoded.')

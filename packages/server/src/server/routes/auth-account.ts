@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Baton } from '../../core/baton.js'
 import { BatonError } from '../../core/errors.js'
 import { requireBearer } from '../bearer.js'
-import { MeResponse, SessionIdParams } from './schemas.js'
+import type { RouteDoc } from '../openapi.js'
+import { MeResponse, SessionIdParams, SessionsResponse } from './schemas.js'
 
 export interface AccountRoutesOptions {
   baton: Baton
@@ -28,11 +29,26 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
   app,
   { baton },
 ) => {
-  const bearer = { config: { bearer: true } }
+  const bearerErrors = [
+    'invalid_token',
+    'access_token_expired',
+    'session_revoked',
+    'store_unavailable',
+  ] as const
+  const documented = (openapi: RouteDoc) => ({ config: { bearer: true, openapi } })
 
   app.get(
     '/auth/me',
-    { ...bearer, schema: { response: { 200: MeResponse } } },
+    {
+      ...documented({
+        tag: 'auth',
+        summary: 'The signed-in user',
+        security: [['bearer']],
+        responses: { 200: { description: 'The user of the access token' } },
+        errors: bearerErrors,
+      }),
+      schema: { response: { 200: MeResponse } },
+    },
     async (request, reply) => {
       const claims = await requireBearer(baton, request)
       const user = await baton.database.findUserById(claims.sub)
@@ -46,10 +62,17 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
     },
   )
 
-  app.get('/auth/sessions', bearer, async (request, reply) => {
+  const sessionsDoc = documented({
+    tag: 'auth',
+    summary: "The user's active sessions (devices)",
+    security: [['bearer']],
+    responses: { 200: { description: 'Active sessions', schema: SessionsResponse } },
+    errors: bearerErrors,
+  })
+  app.get('/auth/sessions', sessionsDoc, async (request, reply) => {
     const claims = await requireBearer(baton, request)
     const sessions = await baton.sessions.list(claims.sub)
-    return reply.header('cache-control', 'no-store').send({
+    const body: SessionsResponse = {
       sessions: sessions.map((session) => ({
         id: session.id,
         createdAt: iso(session.createdAt),
@@ -60,12 +83,23 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
         userAgent: session.userAgent,
         current: session.id === claims.sid,
       })),
-    })
+    }
+    return reply.header('cache-control', 'no-store').send(body)
   })
 
   app.delete(
     '/auth/sessions/:id',
-    { ...bearer, schema: { params: SessionIdParams } },
+    {
+      ...documented({
+        tag: 'auth',
+        summary: 'Revoke one of your own sessions',
+        description: "Another user's session, an unknown one and a revoked one all answer 404.",
+        security: [['bearer']],
+        responses: { 204: { description: 'Revoked' } },
+        errors: [...bearerErrors, 'invalid_request', 'not_found'],
+      }),
+      schema: { params: SessionIdParams },
+    },
     async (request, reply) => {
       const claims = await requireBearer(baton, request)
       await baton.sessions.deleteOwn({ userId: claims.sub, sessionId: request.params.id })

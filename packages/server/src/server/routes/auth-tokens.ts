@@ -1,16 +1,42 @@
 import fastifyCookie from '@fastify/cookie'
+import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Baton } from '../../core/baton.js'
 import { BatonError } from '../../core/errors.js'
 import { bearerTokenOf, requireBearer } from '../bearer.js'
 import { clientContextOf } from '../client-context.js'
 import { deliveryModeOf, type RefreshCookie } from '../refresh-delivery.js'
-import { CredentialsBody, RefreshTokenBody } from './schemas.js'
+import type { ResponseDoc, RouteDoc } from '../openapi.js'
+import { CredentialsBody, RefreshTokenBody, TokenResponse } from './schemas.js'
 import { sendTokens } from './token-response.js'
 
 export interface AuthRoutesOptions {
   baton: Baton
   cookie: RefreshCookie
+}
+
+const deliveryHeader: NonNullable<RouteDoc['headers']> = [
+  {
+    name: 'Baton-Token-Delivery',
+    description:
+      'Where the refresh token goes: `cookie` (Set-Cookie, HttpOnly) or `body`. Default: `cookie` ' +
+      'when the request has an Origin (or, at refresh, the token came in the cookie), else `body`.',
+    schema: Type.Union([Type.Literal('cookie'), Type.Literal('body')]),
+  },
+]
+
+const tokens = (description: string): ResponseDoc => ({
+  description,
+  schema: TokenResponse,
+  headers: {
+    'Set-Cookie': { description: 'Cookie mode: the refresh token (docs/api.md, "Delivery").' },
+    'Cache-Control': { description: '`no-store`' },
+  },
+})
+
+const signedOut: ResponseDoc = {
+  description: 'Signed out; the refresh cookie is cleared',
+  headers: { 'Set-Cookie': { description: 'Clears the refresh cookie.' } },
 }
 
 /**
@@ -23,7 +49,21 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
 ) => {
   await app.register(fastifyCookie)
 
-  app.post('/auth/signup', { schema: { body: CredentialsBody } }, async (request, reply) => {
+  const signupDoc: RouteDoc = {
+    tag: 'auth',
+    summary: 'Create an account and sign in',
+    headers: deliveryHeader,
+    responses: { 201: tokens('Signed up and signed in') },
+    errors: [
+      'invalid_request',
+      'weak_password',
+      'email_taken',
+      'payload_too_large',
+      'store_unavailable',
+    ],
+  }
+  const signup = { schema: { body: CredentialsBody }, config: { openapi: signupDoc } }
+  app.post('/auth/signup', signup, async (request, reply) => {
     const mode = deliveryModeOf(request)
     const tokens = await baton.accounts.signup(
       request.body.email,
@@ -33,7 +73,24 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     return sendTokens(reply, 201, tokens, mode, cookie)
   })
 
-  app.post('/auth/login', { schema: { body: CredentialsBody } }, async (request, reply) => {
+  const loginDoc: RouteDoc = {
+    tag: 'auth',
+    summary: 'Sign in with an email and a password',
+    description:
+      'An unknown email and a wrong password get the same answer, with the same timing. Failed ' +
+      'attempts are counted per email (BATON_LOGIN_MAX_FAILURES), then 429.',
+    headers: deliveryHeader,
+    responses: { 200: tokens('Signed in') },
+    errors: [
+      'invalid_request',
+      'invalid_credentials',
+      'payload_too_large',
+      'rate_limited',
+      'store_unavailable',
+    ],
+  }
+  const login = { schema: { body: CredentialsBody }, config: { openapi: loginDoc } }
+  app.post('/auth/login', login, async (request, reply) => {
     const mode = deliveryModeOf(request)
     const tokens = await baton.accounts.login(
       request.body.email,
@@ -43,7 +100,30 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     return sendTokens(reply, 200, tokens, mode, cookie)
   })
 
-  app.post('/auth/refresh', { schema: { body: RefreshTokenBody } }, async (request, reply) => {
+  const refreshDoc: RouteDoc = {
+    tag: 'auth',
+    summary: 'Rotate the refresh token; get a new access token',
+    description:
+      'The refresh token comes from the body or, failing that, the cookie. A bearer access token ' +
+      'may be sent too (the two-token table of docs/api.md). A retired token replayed within the ' +
+      'grace window gets the same successor; after it, the session is revoked.',
+    security: [['refreshCookie'], ['refreshCookie', 'bearer'], ['bearer'], []],
+    headers: deliveryHeader,
+    responses: { 200: tokens('Refreshed') },
+    errors: [
+      'invalid_request',
+      'invalid_token',
+      'refresh_token_expired',
+      'refresh_token_reused',
+      'session_revoked',
+      'login_required',
+      'csrf_origin_mismatch',
+      'payload_too_large',
+      'store_unavailable',
+    ],
+  }
+  const refresh = { schema: { body: RefreshTokenBody }, config: { openapi: refreshDoc } }
+  app.post('/auth/refresh', refresh, async (request, reply) => {
     const fromBody = request.body?.refreshToken
     const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
     const mode = deliveryModeOf(request, fromCookie !== undefined)
@@ -72,7 +152,18 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     }
   })
 
-  app.post('/auth/logout', { schema: { body: RefreshTokenBody } }, async (request, reply) => {
+  const logoutDoc: RouteDoc = {
+    tag: 'auth',
+    summary: 'Sign out of one session',
+    description:
+      'Revokes the session of the refresh token (body or cookie) and of the bearer token. ' +
+      'Answers 204 whatever it was given, expired or invalid tokens included.',
+    security: [['refreshCookie'], ['bearer'], []],
+    responses: { 204: signedOut },
+    errors: ['invalid_request', 'csrf_origin_mismatch', 'payload_too_large', 'store_unavailable'],
+  }
+  const logout = { schema: { body: RefreshTokenBody }, config: { openapi: logoutDoc } }
+  app.post('/auth/logout', logout, async (request, reply) => {
     const fromBody = request.body?.refreshToken
     const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
     if (fromCookie !== undefined) cookie.assertSameOrigin(request)
@@ -96,7 +187,15 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     return reply.code(204).header('cache-control', 'no-store').send()
   })
 
-  app.post('/auth/logout-all', { config: { bearer: true } }, async (request, reply) => {
+  const logoutAllDoc: RouteDoc = {
+    tag: 'auth',
+    summary: 'Sign out of every session of the user',
+    security: [['bearer']],
+    responses: { 204: signedOut },
+    errors: ['invalid_token', 'access_token_expired', 'session_revoked', 'store_unavailable'],
+  }
+  const logoutAll = { config: { bearer: true, openapi: logoutAllDoc } }
+  app.post('/auth/logout-all', logoutAll, async (request, reply) => {
     const claims = await requireBearer(baton, request)
     await baton.sessions.revokeAllForUser(claims.sub, 'logout_all')
     cookie.clear(reply)

@@ -1,18 +1,9 @@
 import type { FastifyReply } from 'fastify'
 import type { IssuedTokens } from '../../core/sessions/session-service.js'
 import type { DeliveryMode, RefreshCookie } from '../refresh-delivery.js'
+import type { TokenResponse } from './schemas.js'
 
-export interface TokenResponse {
-  accessToken: string
-  tokenType: 'Bearer'
-  expiresIn: number
-  refreshToken?: string
-  refreshExpiresIn: number
-  sessionId: string
-  user: { id: string; email: string; roles: string[] }
-}
-
-/** API.md `TokenResponse`; in cookie mode the refresh token goes only into the cookie. */
+/** docs/api.md `TokenResponse`; in cookie mode the refresh token goes only into the cookie. */
 export function sendTokens(
   reply: FastifyReply,
   status: 200 | 201,

@@ -41,7 +41,7 @@ export interface PostgresStoreOptions {
 /** Every port over one connection pool: for several Baton processes sharing one database. */
 export interface PostgresStore extends SessionStore, DatabaseStore {}
 
-// API.md promises a 503 within 2 s rather than a hanging request, so every call has a budget: at
+// docs/api.md promises a 503 within 2 s rather than a hanging request, so every call has a budget: at
 // most CONNECT_TIMEOUT_MS to get a connection (from the pool or a new one), then whatever is left
 // of CALL_BUDGET_MS, at most QUERY_TIMEOUT_MS, for the answer (query.ts).
 const CONNECT_TIMEOUT_MS = 1000

@@ -36,14 +36,14 @@ export interface RedisSessionStoreOptions {
   commandTimeout?: number
 }
 
-/** A `SessionStore` on Redis or Redis Cluster; DESIGN.md has the key layout. */
+/** A `SessionStore` on Redis or Redis Cluster; docs/architecture.md has the key layout. */
 export interface RedisSessionStore extends SessionStore {
   /** The prefix of every key this store writes. */
   readonly keyPrefix: string
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000
-// API.md promises a 503 within 2 s rather than a hanging request.
+// docs/api.md promises a 503 within 2 s rather than a hanging request.
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000
 // Reconnect forever, backing off to one attempt a second: the same store object serves again as
 // soon as Redis is back, with no restart.

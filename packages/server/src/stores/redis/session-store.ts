@@ -39,7 +39,7 @@ export function createRedisSessionStore(
 ): RedisSessionStore {
   let closed = false
   // A safety net over ioredis's own timeouts (a cluster may retry redirections on its own), so no
-  // call outlives the 2 s API.md promises.
+  // call outlives the 2 s docs/api.md promises.
   const deadline = commandTimeout * 1.5
 
   async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {

@@ -29,7 +29,7 @@ export interface SqliteStoreOptions {
 /** Every port over one SQLite connection: the zero-dependency default for one machine. */
 export interface SqliteStore extends SessionStore, DatabaseStore {}
 
-// Well inside the 2 s in which API.md promises a 503 rather than a hanging request.
+// Well inside the 2 s in which docs/api.md promises a 503 rather than a hanging request.
 const BUSY_TIMEOUT_MS = 1000
 const SWEEP_INTERVAL_MS = 60_000
 

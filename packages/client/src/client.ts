@@ -1,0 +1,375 @@
+import { BatonClientError, errorOf, sessionEndingCodes } from './errors.js'
+import { memoryStorage, type TokenStorage } from './storage.js'
+import type { Credentials, Me, Session, SignedIn, TokenResponse } from './types.js'
+
+/**
+ * How the refresh token travels (docs/api.md, "Delivery of the refresh token"). `cookie`: in an
+ * HttpOnly cookie the page cannot read (browsers). `body`: in the JSON body, kept by the client
+ * in its `storage` (mobile apps, CLIs, servers).
+ */
+export type TokenDelivery = 'cookie' | 'body'
+
+export interface ClientOptions {
+  /** Where Baton answers, e.g. `https://auth.example.com` (a path prefix is kept). */
+  baseUrl: string | URL
+  delivery: TokenDelivery
+  /** Defaults to the global `fetch`. */
+  fetch?: typeof fetch
+  /** `body` delivery: where the refresh token is kept. Defaults to `memoryStorage()`. */
+  storage?: TokenStorage
+  /** `body` delivery: the storage key. @default 'baton.refreshToken' */
+  storageKey?: string
+  /**
+   * Seconds before the access token's expiry when `getAccessToken()` already refreshes, so a
+   * request is not sent with a token that expires on its way. At most half the token's
+   * lifetime is used. @default 30
+   */
+  refreshLeeway?: number
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number
+}
+
+export interface BatonClient {
+  /** `POST /auth/signup`: creates the account and signs in. */
+  signup(credentials: Credentials): Promise<SignedIn>
+  /** `POST /auth/login`. */
+  login(credentials: Credentials): Promise<SignedIn>
+  /**
+   * Signs this session out on the server (`POST /auth/logout`) and forgets it here. The local
+   * state is forgotten even when the request fails; the error is still thrown, so the app can
+   * say the server may not have heard it.
+   */
+  logout(): Promise<void>
+  /**
+   * Signs every session of the user out (`POST /auth/logout-all`) and forgets this one. On an
+   * outage the session is kept, so the call can be retried.
+   */
+  logoutEverywhere(): Promise<void>
+  /** `GET /auth/me`. */
+  me(): Promise<Me>
+  /** `GET /auth/sessions`: the user's signed-in devices. */
+  sessions(): Promise<Session[]>
+  /** `DELETE /auth/sessions/:id`. Revoking the current session signs this client out. */
+  revokeSession(id: string): Promise<void>
+  /**
+   * A valid access token: the one held, or a new one from `POST /auth/refresh` when it has
+   * expired or is about to. Concurrent callers share one refresh request. Rejects with
+   * `login_required` when there is no session, and with the server's code when the session is
+   * over (`refresh_token_reused`, `session_revoked`, ...), after which the client forgets it.
+   */
+  getAccessToken(): Promise<string>
+  /**
+   * `fetch` with `Authorization: Bearer <access token>`. When the answer is
+   * `401 access_token_expired` (Baton and `@baton-auth/verify` answer so), it refreshes and sends
+   * the request once more. Other answers come back as they are.
+   */
+  fetch(input: Request | URL | string, init?: RequestInit): Promise<Response>
+}
+
+interface AccessToken {
+  token: string
+  /** By this client's clock. */
+  expiresAt: number
+  lifetime: number
+}
+
+const jsonType = 'application/json'
+
+export function createClient(options: ClientOptions): BatonClient {
+  return new Client(options)
+}
+
+class Client implements BatonClient {
+  readonly #base: string
+  readonly #delivery: TokenDelivery
+  readonly #fetch: typeof fetch
+  readonly #storage: TokenStorage
+  readonly #storageKey: string
+  readonly #leeway: number
+  readonly #now: () => number
+  #access: AccessToken | null = null
+  #sessionId: string | null = null
+  #refreshing: Promise<string> | null = null
+  /** Bumped whenever the session changes hands (login, logout), so a late refresh is dropped. */
+  #generation = 0
+
+  constructor(options: ClientOptions) {
+    if (options.delivery !== 'cookie' && options.delivery !== 'body') {
+      throw new TypeError('createClient: delivery must be "cookie" or "body"')
+    }
+    let base: URL
+    try {
+      base = new URL(String(options.baseUrl))
+    } catch {
+      throw new TypeError(`createClient: baseUrl "${String(options.baseUrl)}" is not a URL`)
+    }
+    this.#base = base.href.replace(/\/+$/, '')
+    this.#delivery = options.delivery
+    // Called through a wrapper: a browser's fetch throws "Illegal invocation" when called as a
+    // method of anything but the global object.
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+    this.#storage = options.storage ?? memoryStorage()
+    this.#storageKey = options.storageKey ?? 'baton.refreshToken'
+    this.#leeway = (options.refreshLeeway ?? 30) * 1000
+    this.#now = options.now ?? Date.now
+  }
+
+  signup(credentials: Credentials): Promise<SignedIn> {
+    return this.#signIn('/auth/signup', credentials)
+  }
+
+  login(credentials: Credentials): Promise<SignedIn> {
+    return this.#signIn('/auth/login', credentials)
+  }
+
+  async logout(): Promise<void> {
+    const accessToken = this.#access?.token
+    const refreshToken = this.#delivery === 'body' ? await this.#storedRefreshToken() : undefined
+    await this.#forget()
+    // In body mode with nothing held there is nothing to sign out; in cookie mode the cookie may
+    // be there whatever this object knows (a reload), and only the server can clear it.
+    if (this.#delivery === 'body' && accessToken === undefined && refreshToken === undefined) {
+      return
+    }
+    const headers = this.#headers(accessToken)
+    let body: string | undefined
+    if (refreshToken !== undefined) {
+      headers['content-type'] = jsonType
+      body = JSON.stringify({ refreshToken })
+    }
+    const response = await this.#call('/auth/logout', { method: 'POST', headers, body })
+    if (!response.ok) throw await errorOf(response)
+  }
+
+  async logoutEverywhere(): Promise<void> {
+    const response = await this.fetch(this.#url('/auth/logout-all'), {
+      method: 'POST',
+      headers: this.#headers(),
+      credentials: this.#credentials(),
+    })
+    if (!response.ok) {
+      const error = await errorOf(response)
+      if (sessionEndingCodes.has(error.code)) await this.#forget()
+      throw error
+    }
+    await this.#forget()
+  }
+
+  async me(): Promise<Me> {
+    return (await this.#bearerJson('GET', '/auth/me')) as Me
+  }
+
+  async sessions(): Promise<Session[]> {
+    const body = (await this.#bearerJson('GET', '/auth/sessions')) as { sessions?: unknown }
+    if (!Array.isArray(body.sessions)) throw unexpected(200, 'a body without "sessions"')
+    return body.sessions as Session[]
+  }
+
+  async revokeSession(id: string): Promise<void> {
+    const current = id === this.#sessionId
+    await this.#bearerJson('DELETE', `/auth/sessions/${encodeURIComponent(id)}`)
+    if (current) await this.#forget()
+  }
+
+  getAccessToken(): Promise<string> {
+    const access = this.#access
+    if (access !== null && !this.#nearExpiry(access)) return Promise.resolve(access.token)
+    return this.#refresh()
+  }
+
+  async fetch(input: Request | URL | string, init?: RequestInit): Promise<Response> {
+    // A Request can be sent once; the clone keeps the body for the one retry.
+    const request = new Request(input, init)
+    const token = await this.getAccessToken()
+    const response = await this.#fetch(withBearer(request.clone(), token))
+    if (response.status !== 401 || !(await isAccessTokenExpired(response))) return response
+    const fresh = await this.#refreshAfterRejection(token)
+    return this.#fetch(withBearer(request, fresh))
+  }
+
+  async #signIn(path: string, credentials: Credentials): Promise<SignedIn> {
+    const response = await this.#call(path, {
+      method: 'POST',
+      headers: { ...this.#headers(), 'content-type': jsonType },
+      body: JSON.stringify({ email: credentials.email, password: credentials.password }),
+    })
+    if (!response.ok) throw await errorOf(response)
+    const tokens = await tokensOf(response)
+    // A new session replaces whatever this client held; a refresh of the old one still in
+    // flight must not overwrite it.
+    this.#generation++
+    this.#refreshing = null
+    await this.#accept(tokens)
+    return {
+      user: tokens.user,
+      sessionId: tokens.sessionId,
+      accessToken: tokens.accessToken,
+      expiresIn: tokens.expiresIn,
+    }
+  }
+
+  /** One refresh at a time: callers arriving while one is in flight get its result. */
+  #refresh(): Promise<string> {
+    if (this.#refreshing !== null) return this.#refreshing
+    const refreshing = this.#sendRefresh().finally(() => {
+      if (this.#refreshing === refreshing) this.#refreshing = null
+    })
+    this.#refreshing = refreshing
+    return refreshing
+  }
+
+  /**
+   * After a server refused `rejected` as expired: refresh, unless another caller already did
+   * (then its token is the answer), so a burst of 401s still makes one refresh request.
+   */
+  #refreshAfterRejection(rejected: string): Promise<string> {
+    if (this.#refreshing !== null) return this.#refreshing
+    const access = this.#access
+    if (access !== null && access.token !== rejected) return Promise.resolve(access.token)
+    return this.#refresh()
+  }
+
+  async #sendRefresh(): Promise<string> {
+    const generation = this.#generation
+    const headers = this.#headers(this.#access?.token)
+    let body: string | undefined
+    if (this.#delivery === 'body') {
+      const refreshToken = await this.#storedRefreshToken()
+      if (refreshToken === undefined) {
+        throw new BatonClientError('login_required', 0, 'Not signed in: no refresh token is held.')
+      }
+      headers['content-type'] = jsonType
+      body = JSON.stringify({ refreshToken })
+    }
+    const response = await this.#call('/auth/refresh', { method: 'POST', headers, body })
+    if (generation !== this.#generation) return this.getAccessToken()
+    if (!response.ok) {
+      const error = await errorOf(response)
+      if (sessionEndingCodes.has(error.code)) await this.#forget()
+      throw error
+    }
+    const tokens = await tokensOf(response)
+    if (generation !== this.#generation) return this.getAccessToken()
+    await this.#accept(tokens)
+    return tokens.accessToken
+  }
+
+  async #accept(tokens: TokenResponse): Promise<void> {
+    if (this.#delivery === 'body') {
+      if (typeof tokens.refreshToken !== 'string') {
+        throw unexpected(200, 'a token response without "refreshToken" in body delivery')
+      }
+      await this.#storage.set(this.#storageKey, tokens.refreshToken)
+    }
+    const lifetime = tokens.expiresIn * 1000
+    this.#access = { token: tokens.accessToken, expiresAt: this.#now() + lifetime, lifetime }
+    this.#sessionId = tokens.sessionId
+  }
+
+  async #forget(): Promise<void> {
+    this.#generation++
+    this.#refreshing = null
+    this.#access = null
+    this.#sessionId = null
+    if (this.#delivery === 'body') await this.#storage.remove(this.#storageKey)
+  }
+
+  async #storedRefreshToken(): Promise<string | undefined> {
+    const value = await this.#storage.get(this.#storageKey)
+    return typeof value === 'string' && value !== '' ? value : undefined
+  }
+
+  #nearExpiry(access: AccessToken): boolean {
+    return this.#now() >= access.expiresAt - Math.min(this.#leeway, access.lifetime / 2)
+  }
+
+  async #bearerJson(method: string, path: string): Promise<unknown> {
+    const response = await this.fetch(this.#url(path), {
+      method,
+      headers: this.#headers(),
+      credentials: this.#credentials(),
+    })
+    if (!response.ok) {
+      const error = await errorOf(response)
+      // The server says this session is over: a later call would only hear it again.
+      if (error.code === 'session_revoked') await this.#forget()
+      throw error
+    }
+    if (response.status === 204) return undefined
+    return readJson(response)
+  }
+
+  /** A request to Baton; a network failure becomes a `network_error`. */
+  async #call(path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.#fetch(this.#url(path), { ...init, credentials: this.#credentials() })
+    } catch (error) {
+      throw new BatonClientError('network_error', 0, `Baton did not answer: ${messageOf(error)}`, {
+        cause: error,
+      })
+    }
+  }
+
+  #headers(accessToken?: string): Record<string, string> {
+    const headers: Record<string, string> = { 'baton-token-delivery': this.#delivery }
+    if (accessToken !== undefined) headers['authorization'] = `Bearer ${accessToken}`
+    return headers
+  }
+
+  /** The refresh cookie travels to Baton's origin only when the request says `include`. */
+  #credentials(): RequestInit['credentials'] {
+    return this.#delivery === 'cookie' ? 'include' : undefined
+  }
+
+  #url(path: string): string {
+    return this.#base + path
+  }
+}
+
+function withBearer(request: Request, token: string): Request {
+  const headers = new Headers(request.headers)
+  headers.set('authorization', `Bearer ${token}`)
+  return new Request(request, { headers })
+}
+
+/** Baton and `@baton-auth/verify` answer `{"error": "access_token_expired"}` with the 401. */
+async function isAccessTokenExpired(response: Response): Promise<boolean> {
+  if (!(response.headers.get('content-type') ?? '').includes('json')) return false
+  try {
+    const body = (await response.clone().json()) as { error?: unknown }
+    return body.error === 'access_token_expired'
+  } catch {
+    return false
+  }
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  try {
+    return await response.json()
+  } catch {
+    throw unexpected(response.status, 'a body that is not JSON')
+  }
+}
+
+async function tokensOf(response: Response): Promise<TokenResponse> {
+  const body = (await readJson(response)) as Partial<TokenResponse> | null
+  if (
+    body === null ||
+    typeof body.accessToken !== 'string' ||
+    typeof body.expiresIn !== 'number' ||
+    typeof body.sessionId !== 'string' ||
+    typeof body.user !== 'object' ||
+    body.user === null
+  ) {
+    throw unexpected(response.status, 'a token response without its fields')
+  }
+  return body as TokenResponse
+}
+
+function unexpected(status: number, what: string): BatonClientError {
+  return new BatonClientError('unexpected_response', status, `Baton answered ${what}.`)
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
