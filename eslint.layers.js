@@ -151,8 +151,8 @@ export const layers = [
     forbidden: [
       http,
       {
-        label: 'core, stores, server, cli',
-        group: ['**/core/**', '**/stores/**', '**/server/**', '**/cli/**'],
+        label: 'core, stores, server, cli, passwords',
+        group: ['**/core/**', '**/stores/**', '**/server/**', '**/cli/**', '**/passwords/**'],
       },
       verifyInternals,
       intoVerifyByPath,

@@ -1,7 +1,7 @@
 // What @baton-auth/server shares with the verifier, so the two speak one vocabulary: the words
 // themselves (vocabulary.ts: algorithms, token types and length, claims, error codes), the JWT
-// checks, the verified-token cache, the bearer challenge, the Redis URL and the revocation
-// channel's wire format. Meant for the server package; applications use the other entry points.
+// checks, the verified-token cache, the bearer challenge, the Redis URL and connection, and
+// the revocation channel's wire format. Meant for the server package; applications use the other entry points.
 export {
   errorCodes,
   errorStatuses,
@@ -25,12 +25,17 @@ export {
   type RedisTarget,
 } from './redis/redis-url.js'
 export {
+  createRedisClient,
+  defaultKeyPrefix,
+  keyPrefixOf,
+  type RedisClient,
+  type RedisClientOptions,
+} from './redis/connection.js'
+export {
   channelNames,
   channelTarget,
-  connectClient,
   decodeMessage,
   encodeMessage,
   type ChannelNames,
-  type RedisClient,
   type RevocationMessage,
 } from './revocation/channel.js'

@@ -1,6 +1,6 @@
 import {
   channelTarget,
-  connectClient,
+  createRedisClient,
   encodeMessage,
   type RedisClient,
 } from '@baton-auth/verify/shared'
@@ -21,11 +21,16 @@ export async function openRevocationPublisher(
   variable = 'BATON_REVOCATION_CHANNEL_URL',
 ): Promise<RevocationPublisher> {
   const { target, names } = channelTarget(url, variable)
-  const client: RedisClient = await connectClient(target, {
-    commandTimeout: 1000,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    lazyConnect: true,
+  // Set per connection: on a Cluster they reach each node's connection, while the Cluster client
+  // itself keeps ioredis's defaults.
+  const client: RedisClient = await createRedisClient(target, {
+    connection: {
+      connectTimeout: 1000,
+      commandTimeout: 1000,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    },
   })
   client.on('error', () => undefined)
   await client.connect().catch(() => undefined)

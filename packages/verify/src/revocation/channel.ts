@@ -1,4 +1,4 @@
-import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { defaultKeyPrefix, keyPrefixOf } from '../redis/connection.js'
 import { parseRedisUrl, type RedisTarget } from '../redis/redis-url.js'
 
 /**
@@ -13,14 +13,12 @@ import { parseRedisUrl, type RedisTarget } from '../redis/redis-url.js'
  * `until` is when the session's last access token expires: after it, nothing needs refusing.
  */
 
-export const defaultPrefix = 'baton:'
-
 export interface ChannelNames {
   channel: string
   snapshot: string
 }
 
-export function channelNames(prefix = defaultPrefix): ChannelNames {
+export function channelNames(prefix = defaultKeyPrefix): ChannelNames {
   return { channel: `${prefix}revocations`, snapshot: `${prefix}revoked-sessions` }
 }
 
@@ -45,8 +43,6 @@ export function decodeMessage(text: string): RevocationMessage | null {
   }
 }
 
-export type RedisClient = Redis | Cluster
-
 export interface ChannelTarget {
   target: RedisTarget
   names: ChannelNames
@@ -54,23 +50,5 @@ export interface ChannelTarget {
 
 export function channelTarget(url: string, variable: string): ChannelTarget {
   const target = parseRedisUrl(url, variable)
-  return { target, names: channelNames(target.keyPrefix ?? defaultPrefix) }
-}
-
-/** A client for the channel; ioredis is loaded only by whoever uses the channel. */
-export async function connectClient(
-  target: RedisTarget,
-  options: RedisOptions = {},
-): Promise<RedisClient> {
-  const { Redis, Cluster } = await import('ioredis')
-  const connection: RedisOptions = {
-    username: target.username,
-    password: target.password,
-    tls: target.tls ? {} : undefined,
-    connectTimeout: 1000,
-    ...options,
-  }
-  if (target.cluster) return new Cluster(target.nodes, { redisOptions: connection })
-  const [node] = target.nodes
-  return new Redis({ ...connection, host: node?.host, port: node?.port, db: target.db })
+  return { target, names: channelNames(keyPrefixOf(target)) }
 }

@@ -1,5 +1,6 @@
 import type { RevocationCheck } from '../verifier.js'
-import { channelTarget, connectClient, decodeMessage, type RedisClient } from './channel.js'
+import { createRedisClient, type RedisClient } from '../redis/connection.js'
+import { channelTarget, decodeMessage } from './channel.js'
 
 export interface RevocationSubscription extends RevocationCheck {
   /** Settles once the first snapshot is loaded (or could not be within the start timeout). */
@@ -53,8 +54,11 @@ export function subscribeToRevocations(
   pruneTimer.unref()
 
   const start = async (): Promise<void> => {
-    reader = await connectClient(target, { maxRetriesPerRequest: 1, commandTimeout: 1000 })
-    subscriber = await connectClient(target)
+    reader = await createRedisClient(target, {
+      connection: { connectTimeout: 1000, maxRetriesPerRequest: 1, commandTimeout: 1000 },
+    })
+    // No command timeout: a subscribed connection waits for messages as long as it takes.
+    subscriber = await createRedisClient(target, { connection: { connectTimeout: 1000 } })
     if (closed) {
       reader.disconnect()
       subscriber.disconnect()

@@ -4,11 +4,12 @@
  * record takes 70 bytes (85 once rotated) where JSON takes 500. The user id and session id are in
  * the key, so the value holds neither.
  *
- *   byte 1       the format, 1
- *   fields 1-8   integers: createdAt, lastUsedAt, expiresAt - createdAt, purgeAt - lastUsedAt,
- *                currentIssuedAt, currentExpiresAt - currentIssuedAt, rotatedAt - lastUsedAt,
- *                revokedAt
- *   fields 9-15  strings: currentJti, previousJti, ip, userAgent, scope, clientId, revokedReason
+ *   byte 1   the format, 1
+ *   fields   in the order of record-layout.ts, which the Lua scripts use too: integers
+ *            (createdAt, lastUsedAt, expiresAt - createdAt, purgeAt - lastUsedAt,
+ *            currentIssuedAt, currentExpiresAt - currentIssuedAt, rotatedAt - lastUsedAt,
+ *            revokedAt), then strings (currentJti, previousJti, ip, userAgent, scope, clientId,
+ *            revokedReason)
  *
  * A field stored as a difference is always written together with the field it is relative to
  * (a rotation sets lastUsedAt, purgeAt and rotatedAt at once), so no script has to re-encode one;
@@ -35,15 +36,24 @@ import type {
   SessionRevocation,
   SessionRotation,
 } from '../../core/ports.js'
+import {
+  RECORD_FORMAT,
+  STRING_FORMS,
+  type RecordField,
+  type RecordProperty,
+  type RecordValues,
+  fieldOf,
+  recordFields,
+  relativeFields,
+  revocationProperties,
+  rotationProperties,
+} from './record-layout.js'
 import { USER_AGENT_DICTIONARY_V1 } from './user-agent-dictionary.js'
-
-const FORMAT = 1
 
 const TEXT = 0
 const ID = 1
 const IPV4 = 2
 const USER_AGENT_V1 = 3
-const FORMS = 4
 
 // Zigzag doubles a magnitude and the head adds one: below 2^51 every step stays an exact double,
 // in JavaScript and in Redis's Lua alike. 2^51 ms is some 70,000 years.
@@ -96,95 +106,108 @@ function encodeUserAgent(value: string | null): Buffer {
   return encoded
 }
 
+/** One field of `values`, relative fields as the difference from their base. */
+export function encodeField(field: RecordField, values: Partial<RecordValues>): Buffer {
+  if (field.kind === 'string') {
+    const value = defined(values[field.property], field)
+    return field.userAgent === true ? encodeUserAgent(value) : encodeString(value)
+  }
+  const value = defined(values[field.property], field)
+  if (value === null || field.relativeTo === undefined) return encodeInteger(value)
+  const base = defined(values[field.relativeTo], fieldOf(field.relativeTo))
+  if (base === null) throw new Error(`session record: ${field.relativeTo} is null`)
+  return encodeInteger(value - base)
+}
+
+function defined<T>(value: T | undefined, field: RecordField): T {
+  if (value === undefined) throw new Error(`session record: ${field.property} is missing`)
+  return value
+}
+
 export function encodeSessionRecord(session: SessionRecord): Buffer {
   return Buffer.concat([
-    Buffer.of(FORMAT),
-    encodeInteger(session.createdAt),
-    encodeInteger(session.lastUsedAt),
-    encodeInteger(session.expiresAt - session.createdAt),
-    encodeInteger(session.purgeAt - session.lastUsedAt),
-    encodeInteger(session.currentIssuedAt),
-    encodeInteger(session.currentExpiresAt - session.currentIssuedAt),
-    encodeInteger(session.rotatedAt === null ? null : session.rotatedAt - session.lastUsedAt),
-    encodeInteger(session.revokedAt),
-    encodeString(session.currentJti),
-    encodeString(session.previousJti),
-    encodeString(session.ip),
-    encodeUserAgent(session.userAgent),
-    encodeString(session.scope),
-    encodeString(session.clientId),
-    encodeString(session.revokedReason),
+    Buffer.of(RECORD_FORMAT),
+    ...recordFields.map((field) => encodeField(field, session)),
   ])
 }
 
-/**
- * The fields a rotation replaces, in the order the rotate script takes them: lastUsedAt, purgeAt,
- * currentIssuedAt, currentExpiresAt, rotatedAt, currentJti, ip, userAgent.
- */
+const rotationFields = rotationProperties.map(fieldOf)
+const revocationFields = revocationProperties.map(fieldOf)
+
+/** The fields a rotation replaces, in the order the rotate script takes them (record-layout.ts). */
 export function encodeRotation(next: SessionRotation): Buffer[] {
-  return [
-    encodeInteger(next.rotatedAt),
-    encodeInteger(next.purgeAt - next.rotatedAt),
-    encodeInteger(next.issuedAt),
-    encodeInteger(next.expiresAt - next.issuedAt),
-    encodeInteger(0),
-    encodeString(next.jti),
-    encodeString(next.ip),
-    encodeUserAgent(next.userAgent),
-  ]
+  const values: Partial<RecordValues> = {
+    lastUsedAt: next.rotatedAt,
+    purgeAt: next.purgeAt,
+    currentIssuedAt: next.issuedAt,
+    currentExpiresAt: next.expiresAt,
+    rotatedAt: next.rotatedAt,
+    currentJti: next.jti,
+    ip: next.ip,
+    userAgent: next.userAgent,
+  }
+  return rotationFields.map((field) => encodeField(field, values))
 }
 
-/** The fields a revocation sets: revokedAt, revokedReason. */
+/** The fields a revocation sets, in the order the revoke scripts take them (record-layout.ts). */
 export function encodeRevocation(revocation: SessionRevocation): Buffer[] {
-  return [encodeInteger(revocation.revokedAt), encodeString(revocation.reason)]
+  const values: Partial<RecordValues> = {
+    revokedAt: revocation.revokedAt,
+    revokedReason: revocation.reason,
+  }
+  return revocationFields.map((field) => encodeField(field, values))
 }
+
+/** Each field's position in the record, and each relative field's position with its base's. */
+const at = Object.fromEntries(
+  recordFields.map((field, index) => [field.property, index]),
+) as Record<RecordProperty, number>
+const relativePositions = relativeFields.map((field): [number, number] => [
+  at[field.property],
+  at[field.relativeTo],
+])
 
 /** Throws on bytes that are not a record of a format this build knows. */
 export function decodeSessionRecord(ref: SessionRef, bytes: Buffer): SessionRecord {
   const reader = new Reader(bytes)
   const format = reader.byte()
-  if (format !== FORMAT) throw new Error(`unknown session record format ${format}`)
-  const createdAt = required(reader.integer())
-  const lastUsedAt = required(reader.integer())
-  const expiresAt = createdAt + required(reader.integer())
-  const purgeAt = lastUsedAt + required(reader.integer())
-  const currentIssuedAt = required(reader.integer())
-  const currentExpiresAt = currentIssuedAt + required(reader.integer())
-  const rotatedAfterUse = reader.integer()
-  const revokedAt = reader.integer()
-  const currentJti = required(reader.string())
-  const previousJti = reader.string()
-  const ip = reader.string()
-  const userAgent = reader.string()
-  const scope = required(reader.string())
-  const clientId = reader.string()
-  const revokedReason = reader.string()
+  if (format !== RECORD_FORMAT) throw new Error(`unknown session record format ${format}`)
+  const values: (number | string | null)[] = []
+  for (const field of recordFields) {
+    const value = field.kind === 'integer' ? reader.integer() : reader.string()
+    if (value === null && field.nullable !== true) {
+      throw new Error('session record lacks a field')
+    }
+    values.push(value)
+  }
   if (!reader.done()) throw new Error('session record has trailing bytes')
+  // Bases are never relative themselves (record-layout.ts checks), so one pass suffices.
+  for (const [index, base] of relativePositions) {
+    const value = values[index] as number | null
+    if (value !== null) values[index] = (values[base] as number) + value
+  }
+  // An object literal rather than properties added in a loop: one fixed shape, read fast.
   return {
     id: ref.sessionId,
     userId: ref.userId,
-    createdAt,
-    lastUsedAt,
-    expiresAt,
-    ip,
-    userAgent,
-    scope,
-    clientId,
-    currentJti,
-    currentIssuedAt,
-    currentExpiresAt,
-    previousJti,
-    rotatedAt: rotatedAfterUse === null ? null : lastUsedAt + rotatedAfterUse,
-    revokedAt,
-    revokedReason,
-    purgeAt,
+    createdAt: values[at.createdAt] as number,
+    lastUsedAt: values[at.lastUsedAt] as number,
+    expiresAt: values[at.expiresAt] as number,
+    ip: values[at.ip] as string,
+    userAgent: values[at.userAgent] as string,
+    scope: values[at.scope] as string,
+    clientId: values[at.clientId] as string,
+    currentJti: values[at.currentJti] as string,
+    currentIssuedAt: values[at.currentIssuedAt] as number,
+    currentExpiresAt: values[at.currentExpiresAt] as number,
+    previousJti: values[at.previousJti] as string,
+    rotatedAt: values[at.rotatedAt] as number,
+    revokedAt: values[at.revokedAt] as number,
+    revokedReason: values[at.revokedReason] as string,
+    purgeAt: values[at.purgeAt] as number,
   }
 }
 
-function required<T>(value: T | null): T {
-  if (value === null) throw new Error('session record lacks a field')
-  return value
-}
 function varint(value: number): Buffer {
   const bytes: number[] = []
   let rest = value
@@ -198,7 +221,7 @@ function varint(value: number): Buffer {
 }
 
 function withHead(form: number, bytes: Buffer): Buffer {
-  return Buffer.concat([varint(1 + form + FORMS * bytes.length), bytes])
+  return Buffer.concat([varint(1 + form + STRING_FORMS * bytes.length), bytes])
 }
 
 class Reader {
@@ -234,8 +257,8 @@ class Reader {
   string(): string | null {
     const head = this.varint()
     if (head === 0) return null
-    const form = (head - 1) % FORMS
-    const length = Math.floor((head - 1) / FORMS)
+    const form = (head - 1) % STRING_FORMS
+    const length = Math.floor((head - 1) / STRING_FORMS)
     const end = this.#position + length
     if (end > this.bytes.length) throw new Error('session record is truncated')
     const bytes = this.bytes.subarray(this.#position, end)

@@ -1,31 +1,13 @@
-import { Cluster, Redis } from 'ioredis'
-import type { ClusterOptions, RedisOptions } from 'ioredis'
-import { ConfigError, StoreUnavailableError } from '../../core/errors.js'
-import type {
-  CounterState,
-  SessionRecord,
-  SessionRef,
-  SessionRevocation,
-  SessionStore,
-} from '../../core/ports.js'
+import { ConfigError } from '../../core/errors.js'
+import type { SessionStore } from '../../core/ports.js'
 import {
-  decodeSessionRecord,
-  encodeRevocation,
-  encodeRotation,
-  encodeSessionRecord,
-  encodeString,
-} from './record-codec.js'
-import { describeNodes, parseRedisUrl } from '@baton-auth/verify/shared'
-import type { RedisTarget } from '@baton-auth/verify/shared'
-import {
-  createSession,
-  hitCounter,
-  listUserSessions,
-  revokeSession,
-  revokeUserSessions,
-  rotateSession,
-} from './scripts.js'
-import type { LuaScript } from './scripts.js'
+  createRedisClient,
+  describeNodes,
+  keyPrefixOf,
+  parseRedisUrl,
+} from '@baton-auth/verify/shared'
+import type { RedisClient, RedisClientOptions, RedisTarget } from '@baton-auth/verify/shared'
+import { createRedisSessionStore, messageOf } from './session-store.js'
 
 export interface RedisSessionStoreOptions {
   /**
@@ -60,10 +42,6 @@ export interface RedisSessionStore extends SessionStore {
   readonly keyPrefix: string
 }
 
-type RedisClient = Redis | Cluster
-type Argument = string | Buffer | number
-
-const DEFAULT_PREFIX = 'baton:'
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000
 // docs/api.md promises a 503 within 2 s rather than a hanging request.
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000
@@ -88,7 +66,7 @@ export async function openRedisSessionStore(
 ): Promise<RedisSessionStore> {
   const variable = options.variable ?? 'BATON_SESSION_STORE_URL'
   const target = parseRedisUrl(options.url, variable)
-  const keyPrefix = options.keyPrefix ?? target.keyPrefix ?? DEFAULT_PREFIX
+  const keyPrefix = keyPrefixOf(target, options.keyPrefix)
   if (/[{}]/.test(keyPrefix)) {
     // A brace would take over the {<userId>} hash tag and crowd every user into one slot.
     throw new ConfigError(variable, 'the Redis key prefix must not contain { or }')
@@ -97,7 +75,7 @@ export async function openRedisSessionStore(
   const commandTimeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS
   const redact = redactor(target)
 
-  const client = createClient(target, commandTimeout)
+  const client = await createRedisClient(target, clientOptions(commandTimeout))
   let lastError: unknown
   // Without a listener ioredis prints "Unhandled error event" on every failed reconnection; the
   // calls themselves report outages as StoreUnavailableError.
@@ -105,7 +83,7 @@ export async function openRedisSessionStore(
     lastError = error
   }
   client.on('error', remember)
-  if (client instanceof Cluster) client.on('node error', remember)
+  if (target.cluster) client.on('node error', remember)
 
   try {
     await waitUntilReady(client, connectTimeout, () => lastError)
@@ -118,42 +96,26 @@ export async function openRedisSessionStore(
   return createRedisSessionStore(client, keyPrefix, commandTimeout, redact)
 }
 
-function createClient(target: RedisTarget, commandTimeout: number): RedisClient {
-  const connection = {
-    username: target.username,
-    password: target.password,
-    tls: target.tls ? {} : undefined,
-    connectTimeout: commandTimeout,
-    commandTimeout,
-    // A reply that stops coming (a frozen network) drops the socket, and a fresh one takes over.
-    socketTimeout: commandTimeout,
-    maxRetriesPerRequest: 1,
-    // A command that timed out is the caller's failure already: never run it later behind its
-    // back (a counted hit, a rotation) when the connection comes back.
-    autoResendUnfulfilledCommands: false,
-    lazyConnect: true,
-  } satisfies RedisOptions
-  if (target.cluster) {
-    const clusterOptions: ClusterOptions = {
-      redisOptions: connection,
-      // Fail at once while no node answers, rather than queue: the caller gets its 503 now.
-      enableOfflineQueue: false,
-      clusterRetryStrategy: reconnectDelay,
-      clusterNodeRetryStrategy: reconnectDelay,
-      slotsRefreshTimeout: commandTimeout,
+/** A store call owes an answer within 2 s: short timeouts, no queueing, no late resends. */
+function clientOptions(commandTimeout: number): RedisClientOptions {
+  return {
+    connection: {
+      connectTimeout: commandTimeout,
+      commandTimeout,
+      // A reply that stops coming (a frozen network) drops the socket, and a fresh one takes over.
+      socketTimeout: commandTimeout,
+      maxRetriesPerRequest: 1,
+      // A command that timed out is the caller's failure already: never run it later behind its
+      // back (a counted hit, a rotation) when the connection comes back.
+      autoResendUnfulfilledCommands: false,
       lazyConnect: true,
-    }
-    return new Cluster(target.nodes, clusterOptions)
-  }
-  const [node] = target.nodes
-  return new Redis({
-    ...connection,
-    host: node?.host,
-    port: node?.port,
-    db: target.db,
+    },
+    // Fail at once while no server answers, rather than queue: the caller gets its 503 now.
     enableOfflineQueue: false,
-    retryStrategy: reconnectDelay,
-  })
+    lazyConnect: true,
+    reconnectDelay,
+    cluster: { slotsRefreshTimeout: commandTimeout },
+  }
 }
 
 function waitUntilReady(
@@ -183,219 +145,6 @@ function waitUntilReady(
     // Failed attempts retry in the background; 'error' events carry the reason.
     client.connect().catch(() => undefined)
   })
-}
-
-// How far Redis's clock may run ahead of ours before rotations fail (503) rather than run late.
-// Well under the default 10 s reuse grace, so a rotation that does run late is still inside it.
-const LATE_ROTATION_CLOCK_SKEW_MS = 5000
-
-function createRedisSessionStore(
-  client: RedisClient,
-  keyPrefix: string,
-  commandTimeout: number,
-  redact: (text: string) => string,
-): RedisSessionStore {
-  let closed = false
-  // A safety net over ioredis's own timeouts (a cluster may retry redirections on its own), so no
-  // call outlives the 2 s docs/api.md promises.
-  const deadline = commandTimeout * 1.5
-
-  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
-    if (closed) throw new StoreUnavailableError(`redis: ${operation}: store is closed`)
-    try {
-      return await withDeadline(body(), deadline)
-    } catch (error) {
-      throw new StoreUnavailableError(`redis: ${operation}: ${redact(messageOf(error))}`, error)
-    }
-  }
-
-  async function evaluate(script: LuaScript, keys: string[], args: Argument[]): Promise<unknown> {
-    const rest = [script.keyCount, ...keys, ...args]
-    try {
-      return await client.callBuffer('evalsha', [script.sha1, ...rest])
-    } catch (error) {
-      // A restarted or failed-over server has forgotten the script: send it whole, once.
-      if (!messageOf(error).startsWith('NOSCRIPT')) throw error
-      return client.callBuffer('eval', [script.lua, ...rest])
-    }
-  }
-
-  const userKeys = (userId: string): string => `${keyPrefix}{${userId}}:`
-  const sessionKey = (ref: SessionRef): string => `${userKeys(ref.userId)}session:${ref.sessionId}`
-  const indexKey = (userId: string): string => `${userKeys(userId)}sessions`
-  const deniedKey = (ref: SessionRef): string => `${userKeys(ref.userId)}denied:${ref.sessionId}`
-  const counterKey = (key: string): string => `${keyPrefix}counter:${key}`
-
-  const revocationFields = (revocation: SessionRevocation): Argument[] => [
-    String(revocation.revokedAt),
-    String(revocation.denyUntil),
-    ...encodeRevocation(revocation),
-  ]
-
-  return {
-    keyPrefix,
-
-    create(session) {
-      return run('create', async () => {
-        const ref = { userId: session.userId, sessionId: session.id }
-        const created = await evaluate(
-          createSession,
-          [sessionKey(ref), indexKey(session.userId)],
-          [
-            encodeSessionRecord(session),
-            String(session.createdAt),
-            String(session.purgeAt),
-            session.id,
-          ],
-        )
-        // Replacing would un-revoke a session; the SQL stores refuse a duplicate key alike.
-        if (created !== 1) throw new Error(`session ${session.id} already exists`)
-      })
-    },
-
-    get(ref, now) {
-      return run('get', async () => {
-        const bytes = await client.getBuffer(sessionKey(ref))
-        if (bytes === null) return null
-        const session = decodeSessionRecord(ref, bytes)
-        // Redis expires the key by its own clock; the caller's decides.
-        return now < session.purgeAt ? session : null
-      })
-    },
-
-    rotate(ref, expectedJti, next) {
-      return run('rotate', async () => {
-        const rotated = await evaluate(
-          rotateSession,
-          [sessionKey(ref), indexKey(ref.userId)],
-          [
-            String(next.rotatedAt),
-            encodeString(expectedJti),
-            ref.sessionId,
-            String(next.purgeAt),
-            ...encodeRotation(next),
-            String(Date.now() + deadline + LATE_ROTATION_CLOCK_SKEW_MS),
-            String(next.expiresAt),
-          ],
-        )
-        return rotated === null ? null : decodeSessionRecord(ref, asBuffer(rotated))
-      })
-    },
-
-    revoke(ref, revocation) {
-      return run('revoke', async () => {
-        const revoked = await evaluate(
-          revokeSession,
-          [sessionKey(ref), deniedKey(ref)],
-          revocationFields(revocation),
-        )
-        return revoked === 1
-      })
-    },
-
-    revokeAllForUser(userId, revocation) {
-      return run('revokeAllForUser', async () => {
-        const ids = await evaluate(
-          revokeUserSessions,
-          [indexKey(userId)],
-          [userKeys(userId), ...revocationFields(revocation)],
-        )
-        return asArray(ids).map((id) => asBuffer(id).toString('utf8'))
-      })
-    },
-
-    listForUser(userId, now) {
-      return run('listForUser', async () => {
-        const reply = asArray(
-          await evaluate(listUserSessions, [indexKey(userId)], [userKeys(userId), String(now)]),
-        )
-        const sessions: SessionRecord[] = []
-        for (let index = 0; index + 1 < reply.length; index += 2) {
-          const sessionId = asBuffer(reply[index]).toString('utf8')
-          sessions.push(decodeSessionRecord({ userId, sessionId }, asBuffer(reply[index + 1])))
-        }
-        return sessions.sort((a, b) => b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt)
-      })
-    },
-
-    isDenied(ref, now) {
-      return run('isDenied', async () => {
-        const until = await client.get(deniedKey(ref))
-        return until !== null && now < Number(until)
-      })
-    },
-
-    hit(key, windowMs, now) {
-      return run('hit', async () => {
-        const [count, resetAt] = asArray(
-          await evaluate(hitCounter, [counterKey(key)], [now, now + windowMs, windowMs]),
-        )
-        return { count: Number(count), resetAt: Number(asBuffer(resetAt).toString('latin1')) }
-      })
-    },
-
-    peek(key, now) {
-      return run('peek', async (): Promise<CounterState> => {
-        const [resetAt, count] = await client.hmget(counterKey(key), 'r', 'c')
-        if (resetAt === null || resetAt === undefined || Number(resetAt) <= now) {
-          return { count: 0, resetAt: 0 }
-        }
-        return { count: Number(count), resetAt: Number(resetAt) }
-      })
-    },
-
-    resetCounter(key) {
-      return run('resetCounter', async () => {
-        await client.unlink(counterKey(key))
-      })
-    },
-
-    ping() {
-      return run('ping', async () => {
-        await client.ping()
-      })
-    },
-
-    close() {
-      if (!closed) {
-        closed = true
-        // Not QUIT: with Redis gone it would wait; calls still in flight reject at once.
-        client.disconnect()
-      }
-      return Promise.resolve()
-    },
-  }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error instanceof Error ? error : new Error(String(error)))
-      },
-    )
-  })
-}
-
-function asBuffer(value: unknown): Buffer {
-  if (Buffer.isBuffer(value)) return value
-  if (typeof value === 'string') return Buffer.from(value, 'utf8')
-  throw new Error(`unexpected reply from Redis: ${typeof value}`)
-}
-
-function asArray(value: unknown): unknown[] {
-  if (Array.isArray(value)) return value as unknown[]
-  throw new Error(`unexpected reply from Redis: ${typeof value}`)
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** Blanks the password wherever a message might repeat it (none of ioredis's do today). */

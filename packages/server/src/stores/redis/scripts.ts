@@ -17,6 +17,7 @@
  * a script only compares a few integers and splices fields, and never encodes one itself.
  */
 import { createHash } from 'node:crypto'
+import { luaLayout } from './record-layout.js'
 
 export interface LuaScript {
   name: string
@@ -25,14 +26,10 @@ export interface LuaScript {
   sha1: string
 }
 
-// Fields of a record, and how a script reads and writes them (record-codec.ts has the format).
+// Fields of a record, and how a script reads and writes them. The field positions come from
+// record-layout.ts, the one definition the codec (record-codec.ts) uses too.
 const prelude = `
-local FORMAT = '\\1'
-local CREATED_AT, LAST_USED_AT, EXPIRES_AT, PURGE_AT = 1, 2, 3, 4
-local ISSUED_AT, TOKEN_EXPIRES_AT, ROTATED_AT, REVOKED_AT = 5, 6, 7, 8
-local CURRENT_JTI, PREVIOUS_JTI, IP, USER_AGENT = 9, 10, 11, 12
-local SCOPE, CLIENT_ID, REVOKED_REASON = 13, 14, 15
-local FIELDS, INTEGER_FIELDS = 15, 8
+${luaLayout()}
 
 -- The varint at pos: its value and the position after it.
 local function varint(bytes, pos)
@@ -47,8 +44,8 @@ local function varint(bytes, pos)
   end
 end
 
--- The raw bytes of each field, and the value of each non-null integer field (expiresAt and
--- purgeAt made absolute again): enough to test a record and splice new fields into it without
+-- The raw bytes of each field, and the value of each non-null integer field (relative ones made
+-- absolute again): enough to test a record and splice new fields into it without
 -- decoding its strings.
 local function split(record)
   if string.sub(record, 1, 1) ~= FORMAT then error('baton: unknown session record format') end
@@ -66,18 +63,23 @@ local function split(record)
         end
       end
     elseif head > 0 then
-      after = after + math.floor((head - 1) / 4)
+      after = after + math.floor((head - 1) / STRING_FORMS)
     end
     fields[index] = string.sub(record, pos, after - 1)
     pos = after
   end
-  integers[EXPIRES_AT] = integers[CREATED_AT] + integers[EXPIRES_AT]
-  integers[PURGE_AT] = integers[LAST_USED_AT] + integers[PURGE_AT]
+  absolute(integers)
   return fields, integers
 end
 
 local function join(fields)
   return FORMAT .. table.concat(fields)
+end
+
+-- Puts ARGV[first], ARGV[first + 1], … (fields encoded by record-codec.ts) in place of the
+-- fields listed in names (ROTATION_FIELDS, REVOCATION_FIELDS).
+local function set_fields(fields, names, first)
+  for offset, name in ipairs(names) do fields[name] = ARGV[first + offset - 1] end
 end
 
 -- Purged by now: gone for every primitive, whether or not Redis has expired the key yet.
@@ -119,7 +121,8 @@ local function each_session(index, user_keys, now, visit)
 end
 `
 
-function script(name: string, keyCount: number, body: string): LuaScript {
+/** A script on the shared prelude: the record layout and helpers above are in scope of `body`. */
+export function script(name: string, keyCount: number, body: string): LuaScript {
   const lua = `${prelude}\n${body.trim()}\n`
   return { name, keyCount, lua, sha1: createHash('sha1').update(lua).digest('hex') }
 }
@@ -142,11 +145,11 @@ return 1
 )
 
 /**
- * KEYS: session, index. ARGV: now (rotatedAt), expected jti (encoded), sessionId, purgeAt, the
- * eight fields of `encodeRotation`, refuseAfter (wall-clock epoch ms), then the new token's
- * expiresAt (epoch seconds). Returns the new record, or nil (changing nothing) when the session
- * is missing, purged or revoked, its current jti is not the expected one, or the new token or
- * purge time would outlive the session's absolute expiry.
+ * KEYS: session, index. ARGV: now (rotatedAt), expected jti (encoded), sessionId, purgeAt,
+ * refuseAfter (wall-clock epoch ms), the new token's expiresAt (epoch seconds), then the fields
+ * of `encodeRotation` (ROTATION_FIELDS). Returns the new record, or nil (changing nothing) when
+ * the session is missing, purged or revoked, its current jti is not the expected one, or the new
+ * token or purge time would outlive the session's absolute expiry.
  *
  * refuseAfter: a rotation whose caller has given up (timed out, answered 503) may still reach
  * Redis later, from a frozen connection's buffers or a Cluster node's offline queue. Run much
@@ -160,7 +163,7 @@ export const rotateSession = script(
   2,
   `
 local clock = redis.call('TIME')
-if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[13]) then
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[5]) then
   return redis.error_reply('baton: rotation arrived after its caller gave up')
 end
 local now, purge_at = tonumber(ARGV[1]), tonumber(ARGV[4])
@@ -170,13 +173,11 @@ local fields, integers = split(record)
 if not live(integers, now) or integers[REVOKED_AT] or fields[CURRENT_JTI] ~= ARGV[2] then
   return nil
 end
-if tonumber(ARGV[14]) * 1000 > integers[EXPIRES_AT] or purge_at > integers[EXPIRES_AT] then
+if tonumber(ARGV[6]) * 1000 > integers[EXPIRES_AT] or purge_at > integers[EXPIRES_AT] then
   return nil
 end
-fields[LAST_USED_AT], fields[PURGE_AT] = ARGV[5], ARGV[6]
-fields[ISSUED_AT], fields[TOKEN_EXPIRES_AT], fields[ROTATED_AT] = ARGV[7], ARGV[8], ARGV[9]
-fields[PREVIOUS_JTI], fields[CURRENT_JTI] = fields[CURRENT_JTI], ARGV[10]
-fields[IP], fields[USER_AGENT] = ARGV[11], ARGV[12]
+fields[PREVIOUS_JTI] = fields[CURRENT_JTI]
+set_fields(fields, ROTATION_FIELDS, 7)
 local rotated = join(fields)
 redis.call('SET', KEYS[1], rotated, 'PX', math.max(1, purge_at - now))
 index_session(KEYS[2], ARGV[3], ARGV[4], now)
@@ -185,8 +186,8 @@ return rotated
 )
 
 /**
- * KEYS: session, denied. ARGV: now (revokedAt), denyUntil, then the two fields of
- * `encodeRevocation`. Returns 1 when it revoked the session, 0 when the session was missing,
+ * KEYS: session, denied. ARGV: now (revokedAt), denyUntil, then the fields of `encodeRevocation`
+ * (REVOCATION_FIELDS). Returns 1 when it revoked the session, 0 when the session was missing,
  * purged or already revoked. Deny-lists every session it finds, the already revoked too: a later
  * revocation may need a later denyUntil, and the later one is kept.
  */
@@ -201,7 +202,7 @@ local fields, integers = split(record)
 if not live(integers, now) then return 0 end
 deny(KEYS[2], ARGV[2], now)
 if integers[REVOKED_AT] then return 0 end
-fields[REVOKED_AT], fields[REVOKED_REASON] = ARGV[3], ARGV[4]
+set_fields(fields, REVOCATION_FIELDS, 3)
 redis.call('SET', KEYS[1], join(fields), 'KEEPTTL')
 return 1
 `,
@@ -209,8 +210,8 @@ return 1
 
 /**
  * KEYS: index. ARGV: the user's key stem (<prefix>{<userId>}:), now (revokedAt), denyUntil, then
- * the two fields of `encodeRevocation`. Revokes and deny-lists every live session not
- * yet revoked nor past its expiresAt; returns their ids.
+ * the fields of `encodeRevocation` (REVOCATION_FIELDS). Revokes and deny-lists every live
+ * session not yet revoked nor past its expiresAt; returns their ids.
  */
 export const revokeUserSessions = script(
   'revokeAllForUser',
@@ -220,7 +221,7 @@ local user_keys, now = ARGV[1], tonumber(ARGV[2])
 local revoked = {}
 each_session(KEYS[1], user_keys, now, function(session_id, key, _, fields, integers)
   if integers[REVOKED_AT] or integers[EXPIRES_AT] <= now then return end
-  fields[REVOKED_AT], fields[REVOKED_REASON] = ARGV[4], ARGV[5]
+  set_fields(fields, REVOCATION_FIELDS, 4)
   redis.call('SET', key, join(fields), 'KEEPTTL')
   deny(user_keys .. 'denied:' .. session_id, ARGV[3], now)
   revoked[#revoked + 1] = session_id

@@ -1,0 +1,241 @@
+import type { RedisClient } from '@baton-auth/verify/shared'
+import { StoreUnavailableError } from '../../core/errors.js'
+import type {
+  CounterState,
+  SessionRecord,
+  SessionRef,
+  SessionRevocation,
+} from '../../core/ports.js'
+import {
+  decodeSessionRecord,
+  encodeRevocation,
+  encodeRotation,
+  encodeSessionRecord,
+  encodeString,
+} from './record-codec.js'
+import type { RedisSessionStore } from './redis-store.js'
+import {
+  createSession,
+  hitCounter,
+  listUserSessions,
+  revokeSession,
+  revokeUserSessions,
+  rotateSession,
+} from './scripts.js'
+import type { LuaScript } from './scripts.js'
+
+type Argument = string | Buffer | number
+
+// How far Redis's clock may run ahead of ours before rotations fail (503) rather than run late.
+// Well under the default 10 s reuse grace, so a rotation that does run late is still inside it.
+const LATE_ROTATION_CLOCK_SKEW_MS = 5000
+
+/** The session store's primitives over a connected client; `openRedisSessionStore` makes one. */
+export function createRedisSessionStore(
+  client: RedisClient,
+  keyPrefix: string,
+  commandTimeout: number,
+  redact: (text: string) => string,
+): RedisSessionStore {
+  let closed = false
+  // A safety net over ioredis's own timeouts (a cluster may retry redirections on its own), so no
+  // call outlives the 2 s docs/api.md promises.
+  const deadline = commandTimeout * 1.5
+
+  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    if (closed) throw new StoreUnavailableError(`redis: ${operation}: store is closed`)
+    try {
+      return await withDeadline(body(), deadline)
+    } catch (error) {
+      throw new StoreUnavailableError(`redis: ${operation}: ${redact(messageOf(error))}`, error)
+    }
+  }
+
+  async function evaluate(script: LuaScript, keys: string[], args: Argument[]): Promise<unknown> {
+    const rest = [script.keyCount, ...keys, ...args]
+    try {
+      return await client.callBuffer('evalsha', [script.sha1, ...rest])
+    } catch (error) {
+      // A restarted or failed-over server has forgotten the script: send it whole, once.
+      if (!messageOf(error).startsWith('NOSCRIPT')) throw error
+      return client.callBuffer('eval', [script.lua, ...rest])
+    }
+  }
+
+  const userKeys = (userId: string): string => `${keyPrefix}{${userId}}:`
+  const sessionKey = (ref: SessionRef): string => `${userKeys(ref.userId)}session:${ref.sessionId}`
+  const indexKey = (userId: string): string => `${userKeys(userId)}sessions`
+  const deniedKey = (ref: SessionRef): string => `${userKeys(ref.userId)}denied:${ref.sessionId}`
+  const counterKey = (key: string): string => `${keyPrefix}counter:${key}`
+
+  const revocationFields = (revocation: SessionRevocation): Argument[] => [
+    String(revocation.revokedAt),
+    String(revocation.denyUntil),
+    ...encodeRevocation(revocation),
+  ]
+
+  return {
+    keyPrefix,
+
+    create(session) {
+      return run('create', async () => {
+        const ref = { userId: session.userId, sessionId: session.id }
+        const created = await evaluate(
+          createSession,
+          [sessionKey(ref), indexKey(session.userId)],
+          [
+            encodeSessionRecord(session),
+            String(session.createdAt),
+            String(session.purgeAt),
+            session.id,
+          ],
+        )
+        // Replacing would un-revoke a session; the SQL stores refuse a duplicate key alike.
+        if (created !== 1) throw new Error(`session ${session.id} already exists`)
+      })
+    },
+
+    get(ref, now) {
+      return run('get', async () => {
+        const bytes = await client.getBuffer(sessionKey(ref))
+        if (bytes === null) return null
+        const session = decodeSessionRecord(ref, bytes)
+        // Redis expires the key by its own clock; the caller's decides.
+        return now < session.purgeAt ? session : null
+      })
+    },
+
+    rotate(ref, expectedJti, next) {
+      return run('rotate', async () => {
+        const rotated = await evaluate(
+          rotateSession,
+          [sessionKey(ref), indexKey(ref.userId)],
+          [
+            String(next.rotatedAt),
+            encodeString(expectedJti),
+            ref.sessionId,
+            String(next.purgeAt),
+            String(Date.now() + deadline + LATE_ROTATION_CLOCK_SKEW_MS),
+            String(next.expiresAt),
+            ...encodeRotation(next),
+          ],
+        )
+        return rotated === null ? null : decodeSessionRecord(ref, asBuffer(rotated))
+      })
+    },
+
+    revoke(ref, revocation) {
+      return run('revoke', async () => {
+        const revoked = await evaluate(
+          revokeSession,
+          [sessionKey(ref), deniedKey(ref)],
+          revocationFields(revocation),
+        )
+        return revoked === 1
+      })
+    },
+
+    revokeAllForUser(userId, revocation) {
+      return run('revokeAllForUser', async () => {
+        const ids = await evaluate(
+          revokeUserSessions,
+          [indexKey(userId)],
+          [userKeys(userId), ...revocationFields(revocation)],
+        )
+        return asArray(ids).map((id) => asBuffer(id).toString('utf8'))
+      })
+    },
+
+    listForUser(userId, now) {
+      return run('listForUser', async () => {
+        const reply = asArray(
+          await evaluate(listUserSessions, [indexKey(userId)], [userKeys(userId), String(now)]),
+        )
+        const sessions: SessionRecord[] = []
+        for (let index = 0; index + 1 < reply.length; index += 2) {
+          const sessionId = asBuffer(reply[index]).toString('utf8')
+          sessions.push(decodeSessionRecord({ userId, sessionId }, asBuffer(reply[index + 1])))
+        }
+        return sessions.sort((a, b) => b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt)
+      })
+    },
+
+    isDenied(ref, now) {
+      return run('isDenied', async () => {
+        const until = await client.get(deniedKey(ref))
+        return until !== null && now < Number(until)
+      })
+    },
+
+    hit(key, windowMs, now) {
+      return run('hit', async () => {
+        const [count, resetAt] = asArray(
+          await evaluate(hitCounter, [counterKey(key)], [now, now + windowMs, windowMs]),
+        )
+        return { count: Number(count), resetAt: Number(asBuffer(resetAt).toString('latin1')) }
+      })
+    },
+
+    peek(key, now) {
+      return run('peek', async (): Promise<CounterState> => {
+        const [resetAt, count] = await client.hmget(counterKey(key), 'r', 'c')
+        if (resetAt === null || resetAt === undefined || Number(resetAt) <= now) {
+          return { count: 0, resetAt: 0 }
+        }
+        return { count: Number(count), resetAt: Number(resetAt) }
+      })
+    },
+
+    resetCounter(key) {
+      return run('resetCounter', async () => {
+        await client.unlink(counterKey(key))
+      })
+    },
+
+    ping() {
+      return run('ping', async () => {
+        await client.ping()
+      })
+    },
+
+    close() {
+      if (!closed) {
+        closed = true
+        // Not QUIT: with Redis gone it would wait; calls still in flight reject at once.
+        client.disconnect()
+      }
+      return Promise.resolve()
+    },
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error instanceof Error ? error : new Error(String(error)))
+      },
+    )
+  })
+}
+
+function asBuffer(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value
+  if (typeof value === 'string') return Buffer.from(value, 'utf8')
+  throw new Error(`unexpected reply from Redis: ${typeof value}`)
+}
+
+function asArray(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value as unknown[]
+  throw new Error(`unexpected reply from Redis: ${typeof value}`)
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

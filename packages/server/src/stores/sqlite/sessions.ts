@@ -1,0 +1,190 @@
+import type { SessionRef, SessionStore } from '../../core/ports.js'
+import { type SessionRow, fromSessionRow, toSessionRow } from '../sql-rows.js'
+import type { SqliteContext } from './context.js'
+
+export type SqliteSessionPort = Pick<
+  SessionStore,
+  'create' | 'get' | 'rotate' | 'revoke' | 'revokeAllForUser' | 'listForUser' | 'isDenied'
+>
+
+/** Sessions and their deny-list on SQLite. */
+export function createSqliteSessions({
+  db,
+  run,
+  observe,
+  assertOpen,
+  cache,
+}: SqliteContext): SqliteSessionPort {
+  const insertSession = db.prepare<SessionRow>(`
+    INSERT INTO sessions (
+      id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope, client_id,
+      current_jti, current_issued_at, current_expires_at, previous_jti, rotated_at, revoked_at,
+      revoked_reason, purge_at
+    ) VALUES (
+      @id, @user_id, @created_at, @last_used_at, @expires_at, @ip, @user_agent, @scope, @client_id,
+      @current_jti, @current_issued_at, @current_expires_at, @previous_jti, @rotated_at,
+      @revoked_at, @revoked_reason, @purge_at
+    )
+  `)
+  const selectSession = db.prepare<{ id: string; userId: string; now: number }, SessionRow>(
+    'SELECT * FROM sessions WHERE id = @id AND user_id = @userId AND purge_at > @now',
+  )
+  const rotateSession = db.prepare<
+    {
+      id: string
+      userId: string
+      expectedJti: string
+      jti: string
+      issuedAt: number
+      expiresAt: number
+      rotatedAt: number
+      ip: string | null
+      userAgent: string | null
+      purgeAt: number
+    },
+    SessionRow
+  >(`
+    UPDATE sessions SET
+      previous_jti = current_jti,
+      current_jti = @jti,
+      current_issued_at = @issuedAt,
+      current_expires_at = @expiresAt,
+      rotated_at = @rotatedAt,
+      last_used_at = @rotatedAt,
+      ip = @ip,
+      user_agent = @userAgent,
+      purge_at = @purgeAt
+    WHERE id = @id AND user_id = @userId AND current_jti = @expectedJti AND revoked_at IS NULL
+      AND purge_at > @rotatedAt AND @expiresAt * 1000 <= expires_at AND @purgeAt <= expires_at
+    RETURNING *
+  `)
+  const markRevoked = db.prepare<{ id: string; revokedAt: number; reason: string }>(
+    'UPDATE sessions SET revoked_at = @revokedAt, revoked_reason = @reason WHERE id = @id',
+  )
+  const markUserRevoked = db.prepare<
+    { userId: string; revokedAt: number; reason: string },
+    { id: string }
+  >(`
+    UPDATE sessions SET revoked_at = @revokedAt, revoked_reason = @reason
+    WHERE user_id = @userId AND revoked_at IS NULL AND purge_at > @revokedAt
+      AND expires_at > @revokedAt
+    RETURNING id
+  `)
+  const selectLiveForUser = db.prepare<{ userId: string; now: number }, SessionRow>(`
+    SELECT * FROM sessions
+    WHERE user_id = @userId AND revoked_at IS NULL AND purge_at > @now AND expires_at > @now
+    ORDER BY last_used_at DESC, created_at DESC
+  `)
+  const upsertDeny = db.prepare<{ sessionId: string; denyUntil: number }>(`
+    INSERT INTO session_denylist (session_id, deny_until) VALUES (@sessionId, @denyUntil)
+    ON CONFLICT (session_id) DO UPDATE SET deny_until = max(deny_until, excluded.deny_until)
+  `)
+  const selectDeniedUntil = db
+    .prepare<{ sessionId: string }, number>(
+      'SELECT deny_until FROM session_denylist WHERE session_id = @sessionId',
+    )
+    .pluck()
+  const revokeOne = db.transaction(
+    (ref: SessionRef, revokedAt: number, reason: string, denyUntil: number) => {
+      const id = ref.sessionId
+      const session = selectSession.get({ id, userId: ref.userId, now: revokedAt })
+      if (session === undefined) return false
+      // Deny even when already revoked: a later revocation may need a later deny-list expiry.
+      upsertDeny.run({ sessionId: id, denyUntil })
+      if (session.revoked_at !== null) return false
+      markRevoked.run({ id, revokedAt, reason })
+      return true
+    },
+  )
+  const revokeUser = db.transaction(
+    (userId: string, revokedAt: number, reason: string, denyUntil: number) => {
+      const ids = markUserRevoked.all({ userId, revokedAt, reason }).map((row) => row.id)
+      for (const sessionId of ids) upsertDeny.run({ sessionId, denyUntil })
+      return ids
+    },
+  )
+
+  return {
+    create(session) {
+      return run('create', () => {
+        observe(session.createdAt)
+        insertSession.run(toSessionRow(session))
+      })
+    },
+
+    get(ref, now) {
+      return run('get', () => {
+        observe(now)
+        const row = selectSession.get({ id: ref.sessionId, userId: ref.userId, now })
+        return row === undefined ? null : fromSessionRow(row)
+      })
+    },
+
+    rotate(ref, expectedJti, next) {
+      return run('rotate', () => {
+        observe(next.rotatedAt)
+        const row = rotateSession.get({
+          id: ref.sessionId,
+          userId: ref.userId,
+          expectedJti,
+          jti: next.jti,
+          issuedAt: next.issuedAt,
+          expiresAt: next.expiresAt,
+          rotatedAt: next.rotatedAt,
+          ip: next.ip,
+          userAgent: next.userAgent,
+          purgeAt: next.purgeAt,
+        })
+        return row === undefined ? null : fromSessionRow(row)
+      })
+    },
+
+    revoke(ref, revocation) {
+      return run('revoke', () => {
+        observe(revocation.revokedAt)
+        cache.denyUntil.delete(ref.sessionId)
+        return revokeOne.immediate(
+          ref,
+          revocation.revokedAt,
+          revocation.reason,
+          revocation.denyUntil,
+        )
+      })
+    },
+
+    revokeAllForUser(userId, revocation) {
+      return run('revokeAllForUser', () => {
+        observe(revocation.revokedAt)
+        const revoked = revokeUser.immediate(
+          userId,
+          revocation.revokedAt,
+          revocation.reason,
+          revocation.denyUntil,
+        )
+        for (const sessionId of revoked) cache.denyUntil.delete(sessionId)
+        return revoked
+      })
+    },
+
+    listForUser(userId, now) {
+      return run('listForUser', () => {
+        observe(now)
+        return selectLiveForUser.all({ userId, now }).map(fromSessionRow)
+      })
+    },
+
+    isDenied({ sessionId }, now) {
+      return run('isDenied', () => {
+        observe(now)
+        assertOpen()
+        cache.validate()
+        let until = cache.denyUntil.get(sessionId)
+        if (until === undefined) {
+          until = selectDeniedUntil.get({ sessionId }) ?? 0
+          cache.remember(cache.denyUntil, sessionId, until)
+        }
+        return now < until
+      })
+    },
+  }
+}
