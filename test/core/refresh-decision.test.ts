@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BatonError } from '../../packages/server/src/core/errors.js'
 import type { SessionRecord } from '../../packages/server/src/core/ports.js'
 import {
   decideRefresh,
@@ -8,7 +7,7 @@ import {
 } from '../../packages/server/src/core/sessions/refresh-decision.js'
 import type { IssuedTokens } from '../../packages/server/src/core/sessions/session-service.js'
 import type { RefreshTokenClaims } from '../../packages/server/src/core/tokens/refresh-token.js'
-import { createTestEngine, type TestEngine } from '../helpers/engine.js'
+import { createTestEngine, refusalCode, type TestEngine } from '../helpers/engine.js'
 
 const context = { ip: '203.0.113.7', userAgent: 'refresh-decision-test' }
 
@@ -144,15 +143,6 @@ describe('the two-token table over the memory store', () => {
   const refresh = (refreshToken: string, accessToken: string | null = null, clientId?: string) =>
     engine.baton.sessions.refresh({ refreshToken, accessToken, context, clientId })
 
-  async function codeOf(promise: Promise<unknown>): Promise<string> {
-    try {
-      await promise
-    } catch (error) {
-      return (error as BatonError).code
-    }
-    throw new Error('expected a refusal')
-  }
-
   /** An access token of the session minted now, as an embedding app may do. */
   const freshAccess = (issued: IssuedTokens): string =>
     engine.baton.accessTokens.issue({
@@ -219,7 +209,7 @@ describe('the two-token table over the memory store', () => {
   it('access valid + refresh expired: refused with sliding off, or for a retired token', async () => {
     const first = await startSession({ BATON_SLIDING_REFRESH: 'false' })
     engine.clock.advance(engine.config.refreshTokenTtl + 1)
-    expect(await codeOf(refresh(first.refreshToken, freshAccess(first)))).toBe(
+    expect(await refusalCode(refresh(first.refreshToken, freshAccess(first)))).toBe(
       'refresh_token_expired',
     )
     expect((await stored(first))?.currentJti).toBe(jtiOf(first.refreshToken))
@@ -227,7 +217,7 @@ describe('the two-token table over the memory store', () => {
     const again = await startSession()
     const next = await refresh(again.refreshToken)
     engine.clock.advance(engine.config.refreshTokenTtl + 1)
-    expect(await codeOf(refresh(again.refreshToken, freshAccess(again)))).toBe(
+    expect(await refusalCode(refresh(again.refreshToken, freshAccess(again)))).toBe(
       'refresh_token_expired',
     )
     // The retired token was not taken for reuse: nothing changed.
@@ -241,7 +231,7 @@ describe('the two-token table over the memory store', () => {
     const first = await startSession()
     const other = await engine.baton.sessions.start(first.user, context)
     engine.clock.advance(engine.config.refreshTokenTtl + 1)
-    expect(await codeOf(refresh(first.refreshToken, freshAccess(other)))).toBe(
+    expect(await refusalCode(refresh(first.refreshToken, freshAccess(other)))).toBe(
       'refresh_token_expired',
     )
     expect((await stored(first))?.currentJti).toBe(jtiOf(first.refreshToken))
@@ -250,7 +240,7 @@ describe('the two-token table over the memory store', () => {
   it('access expired + refresh expired: login_required, nothing changes', async () => {
     const first = await startSession()
     engine.clock.advance(engine.config.refreshTokenTtl + 1)
-    expect(await codeOf(refresh(first.refreshToken, first.accessToken))).toBe('login_required')
+    expect(await refusalCode(refresh(first.refreshToken, first.accessToken))).toBe('login_required')
     expect(engine.reports).toEqual(['refresh:expired'])
     expect(await stored(first)).toMatchObject({
       currentJti: jtiOf(first.refreshToken),
@@ -261,7 +251,7 @@ describe('the two-token table over the memory store', () => {
   it('no access + refresh expired: refresh_token_expired', async () => {
     const first = await startSession()
     engine.clock.advance(engine.config.refreshTokenTtl + 1)
-    expect(await codeOf(refresh(first.refreshToken))).toBe('refresh_token_expired')
+    expect(await refusalCode(refresh(first.refreshToken))).toBe('refresh_token_expired')
   })
 
   it('grace replay: a retried refresh gets the same successor, the store keeps it', async () => {
@@ -289,7 +279,7 @@ describe('the two-token table over the memory store', () => {
     const first = await startSession()
     const next = await refresh(first.refreshToken)
     engine.clock.advance(engine.config.refreshReuseGrace + 1)
-    expect(await codeOf(refresh(first.refreshToken))).toBe('refresh_token_reused')
+    expect(await refusalCode(refresh(first.refreshToken))).toBe('refresh_token_reused')
     expect(await stored(first)).toMatchObject({
       revokedAt: engine.clock.now(),
       revokedReason: 'refresh_token_reused',
@@ -298,7 +288,7 @@ describe('the two-token table over the memory store', () => {
     const events = await engine.store.listEvents({ userId: first.user.id, limit: 5 })
     expect(events.map((event) => event.type)).toContain('refresh_token_reused')
     // The successor dies with the session.
-    expect(await codeOf(refresh(next.refreshToken))).toBe('session_revoked')
+    expect(await refusalCode(refresh(next.refreshToken))).toBe('session_revoked')
     expect(engine.reports).toEqual([
       'refresh:rotated',
       'revocation:refresh_token_reused:1',
@@ -316,7 +306,7 @@ describe('the two-token table over the memory store', () => {
     )
     const revokedAt = engine.clock.now()
     engine.clock.advance(5)
-    expect(await codeOf(refresh(first.refreshToken))).toBe('session_revoked')
+    expect(await refusalCode(refresh(first.refreshToken))).toBe('session_revoked')
     expect(await stored(first)).toMatchObject({ revokedAt, revokedReason: 'logout' })
   })
 
@@ -330,8 +320,8 @@ describe('the two-token table over the memory store', () => {
     // Capped at the session's end, not a full refresh TTL later.
     expect(next.refreshExpiresIn).toBe(90 * 60 - 3000)
     engine.clock.advance(90 * 60 - 3000)
-    expect(await codeOf(refresh(next.refreshToken))).toBe('refresh_token_expired')
-    expect(await codeOf(refresh(next.refreshToken, freshAccess(first)))).toBe(
+    expect(await refusalCode(refresh(next.refreshToken))).toBe('refresh_token_expired')
+    expect(await refusalCode(refresh(next.refreshToken, freshAccess(first)))).toBe(
       'refresh_token_expired',
     )
     // Nothing was revoked: the record simply ends at the session's end (its purgeAt).
@@ -345,10 +335,10 @@ describe('the two-token table over the memory store', () => {
     const access = freshAccess(first)
     await engine.baton.sessions.revokeAllForUser(first.user.id, 'logout_all')
     expect(await denied(first)).toBe(true)
-    expect(await codeOf(refresh(first.refreshToken, access))).toBe('session_revoked')
+    expect(await refusalCode(refresh(first.refreshToken, access))).toBe('session_revoked')
     engine.clock.advance(engine.config.refreshTokenTtl + 1)
     // An expired refresh token with a valid access token of the revoked session: no slide.
-    expect(await codeOf(refresh(first.refreshToken, freshAccess(first)))).toBe(
+    expect(await refusalCode(refresh(first.refreshToken, freshAccess(first)))).toBe(
       'refresh_token_expired',
     )
     expect(await stored(first)).toMatchObject({ revokedReason: 'logout_all' })
@@ -356,20 +346,20 @@ describe('the two-token table over the memory store', () => {
 
   it('wrong client: an OAuth token at /auth/refresh, an /auth token at another client', async () => {
     const oauth = await startSession({}, {}, { scope: '', clientId: 'baton' })
-    expect(await codeOf(refresh(oauth.refreshToken))).toBe('invalid_token')
-    expect(await codeOf(refresh(oauth.refreshToken, null, 'other'))).toBe('invalid_grant')
+    expect(await refusalCode(refresh(oauth.refreshToken))).toBe('invalid_token')
+    expect(await refusalCode(refresh(oauth.refreshToken, null, 'other'))).toBe('invalid_grant')
     expect((await stored(oauth))?.currentJti).toBe(jtiOf(oauth.refreshToken))
     const own = await refresh(oauth.refreshToken, null, 'baton')
     expect(own.session.id).toBe(oauth.session.id)
 
     const auth = await engine.baton.sessions.start(oauth.user, context)
-    expect(await codeOf(refresh(auth.refreshToken, null, 'baton'))).toBe('invalid_grant')
+    expect(await refusalCode(refresh(auth.refreshToken, null, 'baton'))).toBe('invalid_grant')
     expect((await stored(auth))?.currentJti).toBe(jtiOf(auth.refreshToken))
   })
 
   it('wrong kind: an access token presented as a refresh token is invalid_token', async () => {
     const first = await startSession()
-    expect(await codeOf(refresh(first.accessToken))).toBe('invalid_token')
+    expect(await refusalCode(refresh(first.accessToken))).toBe('invalid_token')
     expect((await stored(first))?.currentJti).toBe(jtiOf(first.refreshToken))
     expect(engine.reports).toEqual(['refresh:invalid'])
   })

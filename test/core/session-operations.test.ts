@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BatonError } from '../../packages/server/src/core/errors.js'
 import type { UserRecord } from '../../packages/server/src/core/ports.js'
 import type { IssuedTokens } from '../../packages/server/src/core/sessions/session-service.js'
-import { createTestEngine, type TestEngine } from '../helpers/engine.js'
+import { createTestEngine, refusalCode, type TestEngine } from '../helpers/engine.js'
 import { FaultSwitch } from '../helpers/faulty-store.js'
 
 // The core operations behind /auth/logout, /auth/logout-all, /auth/me and /auth/sessions,
@@ -11,15 +10,6 @@ const context = { ip: '198.51.100.4', userAgent: 'session-operations-test' }
 
 let engine: TestEngine
 afterEach(() => engine?.close())
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise
-  } catch (error) {
-    return (error as BatonError).code
-  }
-  throw new Error('expected a refusal')
-}
 
 const refOf = (issued: IssuedTokens) => ({ userId: issued.user.id, sessionId: issued.session.id })
 const stored = (issued: IssuedTokens) => engine.store.get(refOf(issued), engine.clock.now())
@@ -99,12 +89,12 @@ describe('logout', () => {
     const a = await engine.baton.sessions.start(user, context)
     faults.down = true
     expect(
-      await codeOf(
+      await refusalCode(
         engine.baton.sessions.logout({ refreshToken: a.refreshToken, accessToken: null }),
       ),
     ).toBe('store_unavailable')
     expect(
-      await codeOf(
+      await refusalCode(
         engine.baton.sessions.logout({ refreshToken: null, accessToken: a.accessToken }),
       ),
     ).toBe('store_unavailable')
@@ -140,7 +130,9 @@ describe('me and sessions', () => {
 
   it('me: a token outliving its account is invalid_token', async () => {
     engine = await createTestEngine()
-    expect(await codeOf(engine.baton.accounts.me({ sub: 'no-such-user' }))).toBe('invalid_token')
+    expect(await refusalCode(engine.baton.accounts.me({ sub: 'no-such-user' }))).toBe(
+      'invalid_token',
+    )
   })
 
   it('sessions: the live ones, the asking one marked, ending at the sooner expiry', async () => {
@@ -180,13 +172,13 @@ describe('me and sessions', () => {
     const { user, a } = await twoSessions()
     const other = await engine.baton.sessions.start(await engine.addUser(), context)
     expect(
-      await codeOf(
+      await refusalCode(
         engine.baton.sessions.deleteOwn({ userId: user.id, sessionId: other.session.id }),
       ),
     ).toBe('not_found')
     expect((await stored(other))?.revokedAt).toBeNull()
     await engine.baton.sessions.deleteOwn(refOf(a))
     expect((await stored(a))?.revokedReason).toBe('session_deleted')
-    expect(await codeOf(engine.baton.sessions.deleteOwn(refOf(a)))).toBe('not_found')
+    expect(await refusalCode(engine.baton.sessions.deleteOwn(refOf(a)))).toBe('not_found')
   })
 })

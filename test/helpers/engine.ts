@@ -80,3 +80,13 @@ export async function createTestEngine(
     },
   }
 }
+
+/** The error code a core call is refused with; fails the test when it is not refused. */
+export async function refusalCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    return (error as { code: string }).code
+  }
+  throw new Error('expected a refusal')
+}
