@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import process from 'node:process'
 import { fileURLToPath, URL } from 'node:url'
-import { connections, meOptions, newRotationStats, refreshOptions } from './http.js'
-import { login, mapLimit, signup } from './lib/api.js'
-import { freePort, killAllChildren, startChild } from './lib/children.js'
+import { connections, meOptions, newRotationStats, refreshOptions, startBaton } from './http.js'
+import { benchSessions } from './lib/api.js'
+import { freePort, killAllChildren } from './lib/children.js'
 import { load } from './lib/load.js'
 import { makeTempDir, removeAllTempDirs, removeTempDir } from './lib/temp.js'
 
@@ -46,29 +46,14 @@ const builds = [
 
 async function measure(build) {
   const dir = makeTempDir('compare')
-  const port = await freePort()
-  const server = await startChild({
-    name: `baton (${build.label})`,
-    args: [build.cli, 'serve'],
-    env: {
-      BATON_HOST: '127.0.0.1',
-      BATON_PORT: String(port),
-      BATON_DATABASE_URL: `sqlite:${join(dir, 'baton.db')}`,
-      BATON_LOG_LEVEL: 'silent',
-      BATON_LOGIN_MAX_FAILURES: '1000000',
-    },
-    port,
-    healthPath: '/healthz',
+  const server = await startBaton({
+    port: await freePort(),
+    dir,
+    label: build.label,
+    cli: build.cli,
   })
   try {
-    const emails = Array.from(
-      { length: connections },
-      (_, i) => `cmp-${i}-${Date.now()}@example.com`,
-    )
-    const signups = await mapLimit(connections, 4, (i) => signup(server.url, emails[i], password))
-    const logins = await mapLimit(2 * connections, 4, (i) =>
-      login(server.url, emails[i % connections], password),
-    )
+    const { signups, logins } = await benchSessions(server.url, connections, password, 'cmp')
     const run = (path, options, runSeconds) =>
       load({
         url: `${server.url}${path}`,

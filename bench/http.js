@@ -4,7 +4,7 @@ import console from 'node:console'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL, URL } from 'node:url'
-import { login, mapLimit, signup } from './lib/api.js'
+import { benchSessions, login } from './lib/api.js'
 import { parseArgs } from './lib/args.js'
 import { freePort, killAllChildren, startChild } from './lib/children.js'
 import { load } from './lib/load.js'
@@ -15,10 +15,11 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 export const connections = 32
 const password = 'bench: correct horse battery staple'
 
-function startBaton({ alg, port, dir, profileDir, label }) {
+/** `baton serve` of this checkout, or of the built CLI at `cli`, on SQLite in `dir`. */
+export function startBaton({ alg, port, dir, profileDir, label, cli }) {
   return startChild({
     name: `baton server (${label})`,
-    args: [join(root, 'packages/server/dist/cli/main.js'), 'serve'],
+    args: [cli ?? join(root, 'packages/server/dist/cli/main.js'), 'serve'],
     nodeOptions: profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${label}.cpuprofile`]
       : [],
@@ -27,7 +28,7 @@ function startBaton({ alg, port, dir, profileDir, label }) {
       BATON_PORT: String(port),
       BATON_DATABASE_URL: `sqlite:${join(dir, 'baton.db')}`,
       BATON_LOG_LEVEL: 'silent',
-      BATON_SIGNING_ALG: alg,
+      ...(alg ? { BATON_SIGNING_ALG: alg } : {}),
       BATON_LOGIN_MAX_FAILURES: '1000000',
     },
     port,
@@ -175,13 +176,11 @@ export async function runHttpBench({
     // set of sessions for the refresh warm-up and a fresh set for the measured refresh run.
     log(`  signing up ${connections} users and logging in ${2 * connections} times ...`)
     const setupStart = Date.now()
-    const emails = Array.from(
-      { length: connections },
-      (_, i) => `bench-${i}-${Date.now()}@example.com`,
-    )
-    const signups = await mapLimit(connections, 4, (i) => signup(batonMe.url, emails[i], password))
-    const logins = await mapLimit(2 * connections, 4, (i) =>
-      login(batonMe.url, emails[i % connections], password),
+    const { emails, signups, logins } = await benchSessions(
+      batonMe.url,
+      connections,
+      password,
+      'bench',
     )
     const spare = await login(batonMe.url, emails[0], password)
     const setupSeconds = (Date.now() - setupStart) / 1000

@@ -29,3 +29,15 @@ export async function mapLimit(count, concurrency, task) {
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
   return results
 }
+
+/**
+ * The sessions a load run needs: `count` users signed up (their first sessions), then each
+ * logged in twice more, so a refresh warm-up and the measured refresh run start from fresh
+ * sessions. Returns { signups, logins } (logins[i] and logins[count + i] belong to user i).
+ */
+export async function benchSessions(baseUrl, count, password, label) {
+  const emails = Array.from({ length: count }, (_, i) => `${label}-${i}-${Date.now()}@example.com`)
+  const signups = await mapLimit(count, 4, (i) => signup(baseUrl, emails[i], password))
+  const logins = await mapLimit(2 * count, 4, (i) => login(baseUrl, emails[i % count], password))
+  return { emails, signups, logins }
+}
