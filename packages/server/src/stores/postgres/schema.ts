@@ -1,86 +1,35 @@
 import type { ClientBase } from 'pg'
 
-/**
- * Schema migrations, applied in order; `baton_schema_migrations` holds one row per migration run.
- * Never edit or reorder a shipped entry: a database that already ran it would not see the change.
- * Append. Each runs with `search_path` set to the store's schema, so names stay unqualified.
- *
- * Times are BIGINT epoch milliseconds, except `current_issued_at` and `current_expires_at`, which
- * are the refresh token's `iat` and `exp` in epoch seconds. Column names follow the SQLite store.
- */
+import {
+  counters,
+  createIndex,
+  createTable,
+  createTables,
+  initialTables,
+  oauthClients,
+  sessionDenylist,
+} from '../sql-tables.js'
+
 /** The NOTIFY channel of user changes; payloads are `<schema>/<user id>`, or `<schema>/*`. */
 export const userChangesChannel = 'baton_user_changed'
 
+/**
+ * Schema migrations, applied in order; `baton_schema_migrations` holds one row per migration run.
+ * Never edit or reorder a shipped entry: a database that already ran it would not see the change.
+ * Append. Each runs with `search_path` set to the store's schema, so names stay unqualified. The
+ * tables are described once for both SQL dialects in sql-tables.ts.
+ */
 export const migrations: readonly string[] = [
-  `
-  CREATE TABLE users (
-    id TEXT PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    roles TEXT[] NOT NULL,
-    created_at BIGINT NOT NULL
-  );
-
-  CREATE TABLE signing_keys (
-    kid TEXT PRIMARY KEY,
-    alg TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('next', 'current', 'retired')),
-    private_jwk TEXT NOT NULL,
-    public_jwk TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    activated_at BIGINT,
-    retired_at BIGINT,
-    remove_after BIGINT
-  );
-
-  CREATE TABLE audit_events (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    type TEXT NOT NULL,
-    at BIGINT NOT NULL,
-    user_id TEXT,
-    session_id TEXT,
-    ip TEXT,
-    user_agent TEXT,
-    detail TEXT
-  );
-  CREATE INDEX audit_events_user_at ON audit_events (user_id, at);
-  CREATE INDEX audit_events_at ON audit_events (at);
-
-  CREATE TABLE sessions (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    last_used_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL,
-    ip TEXT,
-    user_agent TEXT,
-    scope TEXT NOT NULL,
-    client_id TEXT,
-    current_jti TEXT NOT NULL,
-    current_issued_at BIGINT NOT NULL,
-    current_expires_at BIGINT NOT NULL,
-    previous_jti TEXT,
-    rotated_at BIGINT,
-    revoked_at BIGINT,
-    revoked_reason TEXT,
-    purge_at BIGINT NOT NULL
-  );
-  CREATE INDEX sessions_user_id ON sessions (user_id);
-  CREATE INDEX sessions_purge_at ON sessions (purge_at);
-
-  CREATE TABLE session_denylist (
-    session_id TEXT PRIMARY KEY,
-    deny_until BIGINT NOT NULL
-  );
-  CREATE INDEX session_denylist_deny_until ON session_denylist (deny_until);
-
-  CREATE TABLE counters (
-    key TEXT PRIMARY KEY,
-    count BIGINT NOT NULL,
-    reset_at BIGINT NOT NULL
-  );
-  CREATE INDEX counters_reset_at ON counters (reset_at);
-  `,
+  [
+    createTables(initialTables, 'postgres'),
+    // Only here: the periodic purge deletes expired rows in batches (LIMIT ... SKIP LOCKED), which
+    // needs an index to find them; SQLite's purge is one DELETE over the whole table.
+    createIndex(sessionDenylist.name, {
+      name: 'session_denylist_deny_until',
+      columns: ['deny_until'],
+    }),
+    createIndex(counters.name, { name: 'counters_reset_at', columns: ['reset_at'] }),
+  ].join('\n'),
   // Every instance caches users (user-cache.ts) and must hear of any change to one, whoever makes
   // it: Baton, an operator's SQL, another tool. A trigger catches them all.
   `
@@ -99,14 +48,7 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
     FOR EACH STATEMENT EXECUTE FUNCTION baton_notify_user_changed();
   `,
-  // `baton clients add`: a public client has no secret hash.
-  `
-  CREATE TABLE oauth_clients (
-    id TEXT PRIMARY KEY,
-    secret_hash TEXT,
-    created_at BIGINT NOT NULL
-  );
-  `,
+  createTable(oauthClients, 'postgres'),
 ]
 
 /** The table of applied migrations. Prefixed: `schema_migrations` is what Rails and others use. */
