@@ -76,7 +76,7 @@ function envExample({ settings, settingGroups, plainDefault }) {
     ),
     '#',
     comment(
-      'Every assignment below is commented out, so a copy changes nothing until a line is uncommented; an empty value means the default. A BATON_ variable that is not listed here stops the start, so a misspelt name cannot go unnoticed.',
+      'Every assignment below is commented out, so a copy changes nothing until a line is uncommented; an empty value means the default. A BATON_ variable that is not listed here stops the start, so a misspelt name cannot go unnoticed (BATON_URL, BATON_CMD, BATON_DIR and BATON_PID excepted: programs around Baton use them).',
     ),
   ]
   for (const group of settingGroups) {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig, settings } from '../../packages/server/src/core/config/config.js'
+import {
+  loadConfig,
+  reservedVariables,
+  settings,
+} from '../../packages/server/src/core/config/config.js'
 import { parseDuration } from '../../packages/server/src/core/config/duration.js'
 import { ConfigError } from '../../packages/server/src/core/errors.js'
 
@@ -226,6 +230,22 @@ describe('a BATON_ variable that is no setting', () => {
     expect(() =>
       loadConfig({ PATH: '/bin', BATONX: '1', baton_port: 'x', BATON_NOTHING: undefined }),
     ).not.toThrow()
+  })
+
+  it('lets the names reserved for programs around Baton through, and none of them is a setting', () => {
+    expect(() =>
+      loadConfig({
+        BATON_URL: 'http://127.0.0.1:3000',
+        BATON_CMD: 'npm start',
+        BATON_DIR: '.',
+        BATON_PID: '42',
+      }),
+    ).not.toThrow()
+    for (const name of Object.keys(reservedVariables)) {
+      expect(settings.map((setting) => setting.variable)).not.toContain(name)
+    }
+    // Reserved means exactly those: a slip of one still stops the start.
+    expect(errorOf({ BATON_URLS: 'x' }).variable).toBe('BATON_URLS')
   })
 
   it('is checked against process.env by default', () => {

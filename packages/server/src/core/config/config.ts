@@ -444,10 +444,26 @@ export function loadConfig(env: Env = process.env): BatonConfig {
 
 const settingPrefix = 'BATON_'
 
+/**
+ * `BATON_` names that programs around Baton use, so they are often in the environment Baton
+ * starts in, and that are no setting: refusing them would stop a server for a client's variable.
+ * Never make one of these a setting.
+ */
+export const reservedVariables: Readonly<Record<string, string>> = {
+  BATON_URL: 'where a client, script or test finds a running Baton',
+  BATON_CMD: 'the peer benchmark: the command that starts Baton',
+  BATON_DIR: 'the peer benchmark: the directory it starts Baton in',
+  BATON_PID: 'the peer benchmark: the process of a Baton started by hand',
+}
+
 function rejectUnknownVariables(env: Env): void {
   const unknown = Object.keys(env)
     .filter(
-      (name) => name.startsWith(settingPrefix) && env[name] !== undefined && !settingOf.has(name),
+      (name) =>
+        name.startsWith(settingPrefix) &&
+        env[name] !== undefined &&
+        !settingOf.has(name) &&
+        !Object.hasOwn(reservedVariables, name),
     )
     .sort()
   const [first, ...others] = unknown
