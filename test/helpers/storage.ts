@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Client as PgClient } from 'pg'
 import { postgresUrl, redisUrl } from './service-probes.js'
 
 /**
@@ -63,15 +64,20 @@ export function postgresUrlWithSchema(schema: string, base = postgresUrl): strin
   return url.toString()
 }
 
-export async function dropPostgresSchema(schema: string): Promise<void> {
+/** A connection of its own to the test database, closed when `body` is done. */
+export async function withPostgresClient<T>(body: (client: PgClient) => Promise<T>): Promise<T> {
   const { default: pg } = await import('pg')
   const client = new pg.Client({ connectionString: postgresUrl })
   await client.connect()
   try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    return await body(client)
   } finally {
     await client.end()
   }
+}
+
+export async function dropPostgresSchema(schema: string): Promise<void> {
+  await withPostgresClient((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
 }
 
 export async function deleteRedisPrefix(prefix: string, url = redisUrl): Promise<void> {

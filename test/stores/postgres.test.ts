@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ConfigError, StoreUnavailableError } from '../../packages/server/src/core/errors.js'
 import { randomId } from '../../packages/server/src/core/ids.js'
@@ -17,7 +16,7 @@ import { describeSessionStoreContract } from '../contract/session-store.contract
 import { MINUTE, refOf, rotation, session } from '../helpers/session-fixtures.js'
 import { describeWith, postgresUrl } from '../helpers/services.js'
 import { freePort } from '../helpers/ports.js'
-import { postgresUrlWithSchema } from '../helpers/storage.js'
+import { postgresUrlWithSchema, withPostgresClient } from '../helpers/storage.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
 // What docs/api.md promises for a dead or hanging store: a 503 within 2 s, never a hang.
@@ -30,16 +29,6 @@ function freshSchema(suffix = ''): string {
   const schema = `baton_test_${randomBytes(6).toString('hex')}${suffix}`
   schemas.push(schema)
   return schema
-}
-
-async function withRawClient<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgresUrl })
-  await client.connect()
-  try {
-    return await body(client)
-  } finally {
-    await client.end()
-  }
 }
 
 /** One call of every method of both ports; mutating ones name random records, not `kept`. */
@@ -167,7 +156,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
   })
 
   afterAll(async () => {
-    await withRawClient(async (client) => {
+    await withPostgresClient(async (client) => {
       for (const name of schemas) {
         await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
       }
@@ -191,7 +180,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
         Array.from({ length: 6 }, () => openStore({ url: postgresUrlWithSchema(fresh) })),
       )
       await Promise.all(stores.map((store) => store.ping()))
-      const versions = await withRawClient(async (client) => {
+      const versions = await withPostgresClient(async (client) => {
         const result = await client.query<{ version: number }>(
           `SELECT version FROM "${fresh}".${migrationsTable} ORDER BY version`,
         )
@@ -201,7 +190,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
 
       // Opening an up-to-date schema again changes nothing.
       await openStore({ url: postgresUrlWithSchema(fresh) })
-      const count = await withRawClient(async (client) => {
+      const count = await withPostgresClient(async (client) => {
         const result = await client.query<{ count: string }>(
           `SELECT count(*) FROM "${fresh}".${migrationsTable}`,
         )
@@ -213,7 +202,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
     it('refuses a schema newer than this build, naming the variable', async () => {
       const fresh = freshSchema()
       await (await openStore({ url: postgresUrlWithSchema(fresh) })).close()
-      await withRawClient((client) =>
+      await withPostgresClient((client) =>
         client.query(`INSERT INTO "${fresh}".${migrationsTable} (version) VALUES ($1)`, [
           migrations.length + 1,
         ]),
@@ -232,7 +221,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
       const now = Date.now()
       const record = session(now)
       await store.create(record)
-      const count = await withRawClient(async (client) => {
+      const count = await withPostgresClient(async (client) => {
         const result = await client.query<{ count: string }>(
           `SELECT count(*) FROM "${mixed}".sessions WHERE id = $1`,
           [record.id],
@@ -403,7 +392,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
       await store.revoke(refOf(revoked), { reason: 'x', revokedAt: now, denyUntil: now + 1 })
       // xmin is the transaction that wrote the row version: unchanged means not rewritten.
       const rowOf = (id: string) =>
-        withRawClient(async (client) => {
+        withPostgresClient(async (client) => {
           const result = await client.query(
             `SELECT xmin::text AS version, * FROM "${schema}".sessions WHERE id = $1`,
             [id],
@@ -462,7 +451,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
       await store.hit('short', 1000, now)
       await store.hit('long', MINUTE, now)
       const rows = (sql: string) =>
-        withRawClient(async (client) => {
+        withPostgresClient(async (client) => {
           const result = await client.query<{ value: string }>(sql)
           return result.rows.map((row) => row.value)
         })
@@ -565,7 +554,7 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
       const store = await openStore({ poolSize: 1 })
       const kept = session(Date.now())
       await store.create(kept)
-      await withRawClient(async (client) => {
+      await withPostgresClient(async (client) => {
         await client.query('BEGIN')
         await client.query(`SELECT 1 FROM "${schema}".sessions WHERE id = $1 FOR UPDATE`, [kept.id])
         try {

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgresStore } from '../../packages/server/src/stores/postgres/index.js'
 import { migrationsTable } from '../../packages/server/src/stores/postgres/schema.js'
@@ -19,8 +18,12 @@ import {
   shippedPostgresMigrations,
   shippedSqliteMigrations,
 } from '../fixtures/shipped-sql-migrations.js'
-import { describeWith, postgresUrl } from '../helpers/services.js'
-import { dropPostgresSchema, postgresUrlWithSchema } from '../helpers/storage.js'
+import { describeWith } from '../helpers/services.js'
+import {
+  dropPostgresSchema,
+  postgresUrlWithSchema,
+  withPostgresClient,
+} from '../helpers/storage.js'
 
 const tempDirs: string[] = []
 const schemas: string[] = []
@@ -111,16 +114,6 @@ describeDatabaseStoreContract('sqlite made by the shipped migrations', () => {
   return Promise.resolve({ store, cleanup: () => store.close() })
 })
 
-async function withClient<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgresUrl })
-  await client.connect()
-  try {
-    return await body(client)
-  } finally {
-    await client.end()
-  }
-}
-
 function freshSchema(): string {
   const schema = `baton_test_ddl_${randomBytes(5).toString('hex')}`
   schemas.push(schema)
@@ -130,7 +123,7 @@ function freshSchema(): string {
 /** A PostgreSQL schema as the shipped migrations left it, bookkeeping included. */
 async function shippedPostgresSchema(): Promise<string> {
   const schema = freshSchema()
-  await withClient(async (client) => {
+  await withPostgresClient(async (client) => {
     await client.query('BEGIN')
     await client.query(`CREATE SCHEMA "${schema}"`)
     await client.query(`SET LOCAL search_path TO "${schema}"`)
@@ -150,7 +143,7 @@ async function shippedPostgresSchema(): Promise<string> {
 
 /** Columns, constraints, indexes, triggers and functions of a schema, with its name taken out. */
 async function postgresSchemaOf(schema: string): Promise<string[]> {
-  return withClient(async (client) => {
+  return withPostgresClient(async (client) => {
     const anonymise = (text: string) => text.replaceAll(`"${schema}"`, 'S').replaceAll(schema, 'S')
     const columns = await client.query<Record<string, string>>(
       `SELECT table_name, column_name, ordinal_position, data_type, udt_name, is_nullable,
