@@ -165,28 +165,22 @@ async function postgresSchemaOf(schema: string): Promise<string[]> {
        ORDER BY tablename, indexname`,
       [schema],
     )
-    const triggers = await client.query<Record<string, string>>(
-      `SELECT event_object_table, trigger_name, event_manipulation, action_timing,
-              action_orientation, action_statement
-       FROM information_schema.triggers WHERE trigger_schema = $1
-       ORDER BY trigger_name, event_manipulation`,
-      [schema],
-    )
     const functions = await client.query<Record<string, string>>(
       `SELECT p.proname, pg_get_functiondef(p.oid) AS definition
        FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace
        WHERE ns.nspname = $1 ORDER BY p.proname`,
       [schema],
     )
-    const truncateTriggers = await client.query<Record<string, string>>(
+    // pg_trigger rather than information_schema.triggers, which leaves out TRUNCATE triggers.
+    const triggers = await client.query<Record<string, string>>(
       `SELECT tgname, pg_get_triggerdef(t.oid) AS definition
        FROM pg_trigger t JOIN pg_class rel ON rel.oid = t.tgrelid
        JOIN pg_namespace ns ON ns.oid = rel.relnamespace
        WHERE ns.nspname = $1 AND NOT t.tgisinternal ORDER BY tgname`,
       [schema],
     )
-    return [columns, constraints, indexes, triggers, functions, truncateTriggers].flatMap(
-      (result) => result.rows.map((row) => anonymise(JSON.stringify(row))),
+    return [columns, constraints, indexes, functions, triggers].flatMap((result) =>
+      result.rows.map((row) => anonymise(JSON.stringify(row))),
     )
   })
 }
