@@ -146,6 +146,19 @@ export function describeDatabaseStoreContract(
         expect(listed.find((stored) => stored.kid === next.kid)).toEqual(next)
       })
 
+      it('keeps a refresh-token secret, which has no public part, beside the signing keys', async () => {
+        const secret = key({
+          alg: 'HS256',
+          state: 'current',
+          privateJwk: JSON.stringify({ kty: 'oct', k: randomId() + randomId() }),
+          publicJwk: '',
+          activatedAt: Date.now(),
+        })
+        await store().insertKey(secret)
+        const listed = await store().listKeys()
+        expect(listed.find((stored) => stored.kid === secret.kid)).toEqual(secret)
+      })
+
       it('updates the state and times of a key, nothing else', async () => {
         const now = Date.now()
         const stored = key({ state: 'current', activatedAt: now - 1000 })

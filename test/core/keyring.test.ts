@@ -249,3 +249,95 @@ describe('KeyRing rotation through a next key', () => {
     ])
   })
 })
+
+describe('the refresh-token secret ring beside the published ring', () => {
+  function rings(store = createMemoryStore(), clock = new ManualClock()) {
+    return {
+      store,
+      clock,
+      published: new KeyRing({ store, clock, alg: 'ES256', retiredKeyLifetime: 3600 }),
+      secret: new KeyRing({ store, clock, alg: 'HS256', retiredKeyLifetime: 7200 }),
+    }
+  }
+
+  it('keeps one current key of each kind in one store, and each ring sees only its own', async () => {
+    const { store, published, secret } = rings()
+    await published.init()
+    await secret.init()
+    const stored = await store.listKeys()
+    expect(stored.map((key) => `${key.alg}:${key.state}`).sort()).toEqual([
+      'ES256:current',
+      'HS256:current',
+    ])
+    const hmacKey = stored.find((key) => key.alg === 'HS256')!
+    // A secret: 32 random bytes, a random kid (not a hash of the secret), nothing public.
+    expect(
+      Buffer.from((JSON.parse(hmacKey.privateJwk) as { k: string }).k, 'base64url'),
+    ).toHaveLength(32)
+    expect(JSON.parse(hmacKey.privateJwk)).toMatchObject({ kty: 'oct' })
+    expect(hmacKey.publicJwk).toBe('')
+    expect(secret.signer()).toMatchObject({ alg: 'HS256', kid: hmacKey.kid })
+    expect(published.signer().alg).toBe('ES256')
+    expect(published.verifier(hmacKey.kid)).toBeUndefined()
+    expect(secret.verifier(published.signer().kid)).toBeUndefined()
+    expect(published.jwks().keys.map((key) => key.kid)).toEqual([published.signer().kid])
+    expect(secret.jwks().keys).toEqual([])
+
+    // Restarting either ring, or switching the signing algorithm, leaves the other kind alone.
+    await rings(store).secret.init()
+    const switched = new KeyRing({
+      store,
+      clock: new ManualClock(),
+      alg: 'EdDSA',
+      retiredKeyLifetime: 3600,
+    })
+    await switched.init()
+    const after = await store.listKeys()
+    expect(after.find((key) => key.kid === hmacKey.kid)?.state).toBe('current')
+    expect(after.filter((key) => key.alg === 'HS256')).toHaveLength(1)
+  })
+
+  it('signs deterministically, and a token signed under one secret fails under another', async () => {
+    const { secret } = rings()
+    await secret.init()
+    const signer = secret.signer()
+    const token = signer.sign('rt+jwt', { sub: 'u1', jti: 'j1' })
+    expect(signer.sign('rt+jwt', { sub: 'u1', jti: 'j1' })).toBe(token)
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const verifier = secret.verifier(signer.kid)!
+    expect(
+      verifier.verifySignature(`${header}.${payload}`, Buffer.from(signature, 'base64url')),
+    ).toBe(true)
+    const other = rings().secret
+    await other.init()
+    const foreign = other.signer().sign('rt+jwt', { sub: 'u1', jti: 'j1' }).split('.')[2]!
+    expect(
+      verifier.verifySignature(`${header}.${payload}`, Buffer.from(foreign, 'base64url')),
+    ).toBe(false)
+  })
+
+  it('rotates through a next secret, which the old one outlives by its lifetime', async () => {
+    const { store, clock, published, secret } = rings()
+    await published.init()
+    await secret.init()
+    const old = secret.signer().kid
+    const signingKid = published.signer().kid
+    const next = await addNextKey(store, 'HS256', clock.now(), clock.now() + 60_000)
+    await Promise.all([published.reload(), secret.reload()])
+    expect(secret.signer().kid).toBe(old)
+    expect(secret.verifier(next.kid)).toBeDefined()
+    expect(secret.nextActivationAt()).toBe(next.activatedAt)
+    expect(published.nextActivationAt()).toBeUndefined()
+    clock.advance(60)
+    await Promise.all([published.reload(), secret.reload()])
+    expect(secret.signer().kid).toBe(next.kid)
+    expect(published.signer().kid).toBe(signingKid)
+    expect(secret.verifier(old)).toBeDefined()
+    clock.advance(7200)
+    await secret.reload()
+    expect(secret.verifier(old)).toBeUndefined()
+    expect((await store.listKeys()).map((key) => key.kid).sort()).toEqual(
+      [next.kid, signingKid].sort(),
+    )
+  })
+})

@@ -71,10 +71,10 @@ interface ServerKey {
   privateKey: KeyObject
 }
 
-/** The key the server signs with now, straight from its store. */
+/** The key the server signs access tokens with now, straight from its store. */
 async function currentKey(server: TestServer): Promise<ServerKey> {
   const keys = await server.database.listKeys()
-  const current = keys.find((key) => key.state === 'current')
+  const current = keys.find((key) => key.state === 'current' && key.alg !== 'HS256')
   if (current === undefined) throw new Error('the test server has no current key')
   return {
     kid: current.kid,
@@ -84,6 +84,15 @@ async function currentKey(server: TestServer): Promise<ServerKey> {
       format: 'jwk',
     }),
   }
+}
+
+/** The secret the server signs refresh tokens with now (HS256), straight from its store. */
+async function currentRefreshSecret(server: TestServer): Promise<{ kid: string; secret: Buffer }> {
+  const keys = await server.database.listKeys()
+  const current = keys.find((key) => key.state === 'current' && key.alg === 'HS256')
+  if (current === undefined) throw new Error('the test server has no refresh secret')
+  const { k } = JSON.parse(current.privateJwk) as { k: string }
+  return { kid: current.kid, secret: Buffer.from(k, 'base64url') }
 }
 
 async function publishedKeys(server: TestServer): Promise<JSONWebKeySet> {
@@ -282,6 +291,78 @@ describe('JWT attacks on /auth/me and /auth/refresh', () => {
 
     it('control: the claims are accepted when ES256-signed with the real key', async () => {
       await expectMeAccepted(server, forge(realAccessHeader(), accessNow(), key.privateKey))
+    })
+  })
+
+  describe('the HS256 refresh secret', () => {
+    const hmac = (header: Header, payload: Claims, secret: Buffer): string => {
+      const signingInput = `${b64(header)}.${b64(payload)}`
+      return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`
+    }
+
+    it('signs the refresh tokens the server hands out, and is not published', async () => {
+      const refresh = await currentRefreshSecret(server)
+      expect(decodeJWT(alice.refreshToken).header).toEqual({
+        alg: 'HS256',
+        kid: refresh.kid,
+        typ: 'rt+jwt',
+      })
+      const { keys } = await publishedKeys(server)
+      expect(keys.map((published) => published.kid)).not.toContain(refresh.kid)
+      expect(JSON.stringify(keys)).not.toContain(refresh.secret.toString('base64url'))
+    })
+
+    it('never makes an access token, even signed with the real secret', async () => {
+      const refresh = await currentRefreshSecret(server)
+      const header = { alg: 'HS256', kid: refresh.kid, typ: 'at+jwt' }
+      await expectMeRefused(server, hmac(header, accessNow(), refresh.secret))
+      // Nor does its kid with the signing key's algorithm and signature.
+      await expectMeRefused(server, forge({ ...header, alg: 'ES256' }, accessNow(), key.privateKey))
+    })
+
+    it('refuses a refresh token whose header names the secret with another algorithm', async () => {
+      const refresh = await currentRefreshSecret(server)
+      const claims = await freshRefreshClaims()
+      const header = { alg: 'ES256', kid: refresh.kid, typ: 'rt+jwt' }
+      await expectRefreshRefused(server, forge(header, claims, key.privateKey))
+      await expectRefreshRefused(server, hmac({ ...header, alg: 'HS512' }, claims, refresh.secret))
+      await expectRefreshRefused(server, hmac({ ...header, alg: 'none' }, claims, refresh.secret))
+    })
+
+    it('refuses signatures of the wrong length, or with a bit flipped, never with a 500', async () => {
+      const [header, payload, signature] = segments((await signup(server)).refreshToken)
+      const raw = Buffer.from(signature, 'base64url')
+      expect(raw).toHaveLength(32)
+      const flipped = Buffer.from(raw)
+      flipped[31] = (flipped[31] ?? 0) ^ 1
+      for (const candidate of [
+        raw.subarray(0, 31),
+        raw.subarray(0, 16),
+        Buffer.concat([raw, Buffer.from([0])]),
+        Buffer.concat([raw, raw]),
+        Buffer.alloc(32),
+        flipped,
+        Buffer.alloc(1),
+      ]) {
+        await expectRefreshRefused(
+          server,
+          `${header}.${payload}.${candidate.toString('base64url')}`,
+        )
+      }
+    })
+
+    it('refuses a refresh token signed with a secret of the attacker', async () => {
+      const refresh = await currentRefreshSecret(server)
+      const header = { alg: 'HS256', kid: refresh.kid, typ: 'rt+jwt' }
+      const claims = await freshRefreshClaims()
+      await expectRefreshRefused(server, hmac(header, claims, Buffer.alloc(32, 7)))
+      await expectRefreshRefused(server, hmac(header, claims, Buffer.alloc(0)))
+    })
+
+    it('control: the same claims signed with the real secret are accepted', async () => {
+      const refresh = await currentRefreshSecret(server)
+      const header = { alg: 'HS256', kid: refresh.kid, typ: 'rt+jwt' }
+      await expectRefreshAccepted(server, hmac(header, await freshRefreshClaims(), refresh.secret))
     })
   })
 
@@ -707,7 +788,9 @@ describe('JWT attacks on /auth/me and /auth/refresh', () => {
         await expectMeRefused(server, `${signingInput}.${candidate.toString('base64url')}`)
       }
 
-      const [refreshHeader, refreshPayload, refreshSignature] = segments(alice.refreshToken)
+      // A refresh token as releases before the HS256 secret ring signed them, with the ES256 key.
+      const legacyRefresh = forge(realRefreshHeader(), await freshRefreshClaims(), key.privateKey)
+      const [refreshHeader, refreshPayload, refreshSignature] = segments(legacyRefresh)
       const refreshInput = `${refreshHeader}.${refreshPayload}`
       const refreshDer = sign('sha256', Buffer.from(refreshInput), {
         key: key.privateKey,

@@ -44,11 +44,13 @@ describe('key rotation under continuous verification', () => {
         env: { PATH: process.env['PATH'], ...env },
       })
     ).stdout
-  const listed = async (): Promise<{ kid: string; state: string }[]> =>
+  const listedAll = async (): Promise<{ kid: string; state: string; use: string }[]> =>
     (await keys('list', '--json'))
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { kid: string; state: string })
+      .map((line) => JSON.parse(line) as { kid: string; state: string; use: string })
+  const listed = async (use = 'access'): Promise<{ kid: string; state: string }[]> =>
+    (await listedAll()).filter((key) => key.use === use)
   const jwks = async (): Promise<{ kids: string[]; cacheControl: string | null }> => {
     const response = await fetch(`${server.url}/.well-known/jwks.json`)
     const body = (await response.json()) as { keys: { kid: string }[] }
@@ -153,4 +155,53 @@ describe('key rotation under continuous verification', () => {
     expect(new Set(seen.map((entry) => entry.kid))).toEqual(new Set([firstKid, second, third]))
     expect(verifications).toBeGreaterThan(200)
   }, 60_000)
+
+  it('rotates the refresh-token secret under a refreshing client without a failed refresh', async () => {
+    const signup = await fetch(`${server.url}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: uniqueEmail(), password: strongPassword }),
+    })
+    let tokens = (await signup.json()) as TokenBody & { refreshToken: string }
+    const secrets = await listed('refresh')
+    expect(secrets.filter((key) => key.state === 'current')).toHaveLength(1)
+    const oldKid = secrets.find((key) => key.state === 'current')?.kid ?? ''
+    const signingKids = (await listed()).map((key) => key.kid).sort()
+    expect(decodeJWT(tokens.refreshToken).header).toMatchObject({ alg: 'HS256', kid: oldKid })
+
+    const failures: string[] = []
+    const kids = new Set<string>()
+    let stop = false
+    const client = (async () => {
+      while (!stop) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        const response = await fetch(`${server.url}/auth/refresh`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+        })
+        if (response.status !== 200) {
+          failures.push(`refresh answered ${response.status}: ${await response.text()}`)
+          continue
+        }
+        tokens = (await response.json()) as typeof tokens
+        kids.add(String(decodeJWT(tokens.refreshToken).header['kid']))
+      }
+    })()
+    const rotated = await keys('rotate', '--refresh', '--activate-in', '3s')
+    expect(rotated).toMatch(/added refresh-token secret \S+ as next; it signs from/)
+    const newKid = (await listed('refresh')).find((key) => key.state === 'next')?.kid ?? ''
+    expect(newKid).not.toBe('')
+    await new Promise((resolve) => setTimeout(resolve, 4500))
+    stop = true
+    await client
+    expect(failures).toEqual([])
+    expect(decodeJWT(tokens.refreshToken).header['kid']).toBe(newKid)
+    expect([...kids]).toContain(oldKid)
+    const states = Object.fromEntries((await listed('refresh')).map((key) => [key.kid, key.state]))
+    expect(states).toMatchObject({ [newKid]: 'current', [oldKid]: 'retired' })
+    // The signing keys were not touched, and the secret was never published.
+    expect((await listed()).map((key) => key.kid).sort()).toEqual(signingKids)
+    expect((await jwks()).kids).not.toContain(newKid)
+  }, 30_000)
 })

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander'
 import { signingAlgorithms, type SigningAlgorithm } from '../core/config/config.js'
 import { parseDuration } from '../core/config/duration.js'
-import { addNextKey } from '../core/keys/keyring.js'
+import { addNextKey, isSecretAlgorithm } from '../core/keys/keyring.js'
+import { secretAlgorithm } from '../core/tokens/jws.js'
 import type { StoredKey } from '../core/ports.js'
 import {
   CommandError,
@@ -18,11 +19,16 @@ export const jwksMaxAgeSeconds = 300
 /** `baton keys list` and `baton keys rotate`, on the database of `BATON_DATABASE_URL`. */
 export function keysCommand(): Command {
   const keys = new Command('keys').description(
-    'Signing keys in the database of BATON_DATABASE_URL: list them, or rotate to a new one.',
+    'Keys in the database of BATON_DATABASE_URL (the published access-token signing keys and the ' +
+      'refresh-token secrets): list them, or rotate to a new one.',
   )
   keys
     .command('list')
-    .description('Every key with its state: next (published, not yet signing), current, retired.')
+    .description(
+      'Every key with its use (access: signs access tokens, published in the JWKS; refresh: the ' +
+        'HS256 secret of refresh tokens, never published) and state: next (not yet signing), ' +
+        'current, retired.',
+    )
     .option('--json', 'one JSON object per key')
     .addOption(databaseUrlOption('keys'))
     .action((flags: DatabaseOptions & { json?: boolean }) =>
@@ -52,37 +58,52 @@ export function keysCommand(): Command {
         signingAlgorithms,
       ),
     )
+    .addOption(
+      new Option(
+        '--refresh',
+        'rotate the refresh-token secret (HS256) instead: nothing is published, so it signs once ' +
+          'every instance has reread the ring (default --activate-in: BATON_KEY_RELOAD_INTERVAL); ' +
+          'the old secret keeps verifying until every refresh token it signed has expired',
+      ).conflicts('alg'),
+    )
     .option(
       '--activate-in <duration>',
       `when the new key starts signing (default: the JWKS max-age, ${jwksMaxAgeSeconds}s, plus BATON_KEY_RELOAD_INTERVAL); 0 for at once, e.g. after a leak`,
     )
     .addOption(databaseUrlOption('keys'))
-    .action((flags: DatabaseOptions & { alg?: SigningAlgorithm; activateIn?: string }) =>
-      withDatabase(flags, async (database, config) => {
-        const delay =
-          flags.activateIn === undefined
-            ? jwksMaxAgeSeconds + config.keyReloadInterval
-            : parseDuration(flags.activateIn)
-        if (delay === null || delay < 0) {
-          throw new CommandError(
-            `--activate-in: "${flags.activateIn}" is not a duration such as 5m`,
+    .action(
+      (
+        flags: DatabaseOptions & { alg?: SigningAlgorithm; refresh?: boolean; activateIn?: string },
+      ) =>
+        withDatabase(flags, async (database, config) => {
+          const defaultDelay = flags.refresh
+            ? config.keyReloadInterval
+            : jwksMaxAgeSeconds + config.keyReloadInterval
+          const delay =
+            flags.activateIn === undefined ? defaultDelay : parseDuration(flags.activateIn)
+          if (delay === null || delay < 0) {
+            throw new CommandError(
+              `--activate-in: "${flags.activateIn}" is not a duration such as 5m`,
+            )
+          }
+          const now = Date.now()
+          const key = await addNextKey(
+            database,
+            flags.refresh ? secretAlgorithm : (flags.alg ?? config.signingAlg),
+            now,
+            now + delay * 1000,
           )
-        }
-        const now = Date.now()
-        const key = await addNextKey(
-          database,
-          flags.alg ?? config.signingAlg,
-          now,
-          now + delay * 1000,
-        )
-        print(
-          `added ${key.alg} key ${key.kid} as next; it signs from ${new Date(key.activatedAt ?? now).toISOString()}`,
-        )
-        if (key.alg !== config.signingAlg) {
-          // An instance starting with another BATON_SIGNING_ALG makes a key of that one at once.
-          print(`note: set BATON_SIGNING_ALG=${key.alg} on every instance before they next restart`)
-        }
-      }),
+          const what = flags.refresh ? 'refresh-token secret' : `${key.alg} key`
+          print(
+            `added ${what} ${key.kid} as next; it signs from ${new Date(key.activatedAt ?? now).toISOString()}`,
+          )
+          if (!flags.refresh && key.alg !== config.signingAlg) {
+            // An instance starting with another BATON_SIGNING_ALG makes a key of that one at once.
+            print(
+              `note: set BATON_SIGNING_ALG=${key.alg} on every instance before they next restart`,
+            )
+          }
+        }),
     )
   return keys
 }
@@ -98,22 +119,24 @@ const iso = (time: number | null): string | null =>
 
 const keyColumns = [
   'kid',
+  'use',
   'alg',
   'state',
   'created',
   'signsFrom',
   'retired',
-  'unpublishedAfter',
+  'removedAfter',
 ] as const
 
 function describeKey(key: StoredKey): Record<(typeof keyColumns)[number], string | null> {
   return {
     kid: key.kid,
+    use: isSecretAlgorithm(key.alg) ? 'refresh' : 'access',
     alg: key.alg,
     state: key.state,
     created: iso(key.createdAt),
     signsFrom: iso(key.activatedAt),
     retired: iso(key.retiredAt),
-    unpublishedAfter: iso(key.removeAfter),
+    removedAfter: iso(key.removeAfter),
   }
 }

@@ -10,6 +10,7 @@ import { warmPasswordPolicy } from './passwords/password-policy.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from './ports.js'
 import { SessionService } from './sessions/session-service.js'
 import { AccessTokens, type AccessTokenClaims } from './tokens/access-token.js'
+import { secretAlgorithm } from './tokens/jws.js'
 import { RefreshTokens } from './tokens/refresh-token.js'
 import { AccountService } from './users/account-service.js'
 
@@ -30,7 +31,10 @@ export interface CreateBatonOptions {
 export interface Baton {
   readonly config: BatonConfig
   readonly clock: Clock
+  /** The published signing keys (access tokens, JWKS). */
   readonly keyring: KeyRing
+  /** The refresh-token secrets: never published. */
+  readonly refreshKeyring: KeyRing
   readonly accessTokens: AccessTokens
   readonly refreshTokens: RefreshTokens
   readonly sessions: SessionService
@@ -59,7 +63,15 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     alg: config.signingAlg,
     retiredKeyLifetime: config.refreshTokenTtl + config.accessTokenTtl,
   })
+  const refreshKeyring = new KeyRing({
+    store: options.database,
+    clock,
+    alg: secretAlgorithm,
+    retiredKeyLifetime: config.refreshTokenTtl + config.accessTokenTtl,
+  })
   await keyring.init()
+  await refreshKeyring.init()
+  const rings = [keyring, refreshKeyring]
   const accessTokens = new AccessTokens({
     keyring,
     clock,
@@ -67,7 +79,12 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     audience: config.audience,
     ttl: config.accessTokenTtl,
   })
-  const refreshTokens = new RefreshTokens({ keyring, clock, issuer: config.issuer })
+  const refreshTokens = new RefreshTokens({
+    keyring: refreshKeyring,
+    earlierKeyring: keyring,
+    clock,
+    issuer: config.issuer,
+  })
   const scopes = new ScopePolicy(config.scopes)
   const sessions = new SessionService({
     store: options.sessions,
@@ -112,12 +129,13 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
   // waiting next key is due, so that it starts signing on time rather than up to an interval late.
   let activationTimer: ReturnType<typeof setTimeout> | undefined
   const reload = (): void => {
-    keyring.reload().then(scheduleActivation, () => undefined)
+    Promise.all(rings.map((ring) => ring.reload())).then(scheduleActivation, () => undefined)
   }
   const scheduleActivation = (): void => {
     clearTimeout(activationTimer)
-    const at = keyring.nextActivationAt()
-    if (at === undefined) return
+    const times = rings.flatMap((ring) => ring.nextActivationAt() ?? [])
+    if (times.length === 0) return
+    const at = Math.min(...times)
     activationTimer = setTimeout(reload, Math.max(0, at - clock.now()) + 10)
     activationTimer.unref()
   }
@@ -129,6 +147,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     config,
     clock,
     keyring,
+    refreshKeyring,
     accessTokens,
     refreshTokens,
     sessions,

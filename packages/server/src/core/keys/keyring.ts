@@ -1,25 +1,38 @@
 import {
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   generateKeyPairSync,
+  randomBytes,
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { Clock } from '../clock.js'
 import type { SigningAlgorithm } from '../config/config.js'
+import { randomId } from '../ids.js'
 import type { KeyState, KeyStore, StoredKey } from '../ports.js'
 import {
+  createHmacSigner,
+  createHmacVerifierKey,
   createJWSSigner,
   createJWSVerifierKey,
+  minimumSecretBytes,
+  secretAlgorithm,
   type JWSSigner,
   type JWSVerifierKey,
+  type KeyAlgorithm,
 } from '../tokens/jws.js'
 
 export interface KeyRingOptions {
   store: KeyStore
   clock: Clock
-  alg: SigningAlgorithm
+  /**
+   * What the ring's current key signs with. An asymmetric algorithm makes the published ring
+   * (access tokens, JWKS); `HS256` the secret ring (refresh tokens). Both live in the same store
+   * and each ring sees only keys of its own kind.
+   */
+  alg: KeyAlgorithm
   /**
    * How long a retired key keeps verifying (seconds): the longest life of any token it signed.
    */
@@ -38,22 +51,26 @@ interface LoadedKey {
   stored: StoredKey
   signer: JWSSigner
   verifier: JWSVerifierKey
-  publicJwk: PublicJWK
+  /** Null for a secret key: nothing of it is ever published. */
+  publicJwk: PublicJWK | null
 }
 
 /**
- * The signing keys, shared by every instance through the database store. States:
+ * The keys of one kind (asymmetric signing keys, or the refresh-token secrets), shared by every
+ * instance through the database store. States:
  * next (published, not yet signing, so caches learn it first), current (signs),
  * retired (verifies until every token it signed has expired, then removed).
  */
 export class KeyRing {
   readonly #options: Required<KeyRingOptions>
+  readonly #secret: boolean
   #keys = new Map<string, LoadedKey>()
   #current: LoadedKey | undefined
   #lastUnknownKidReload = Number.NEGATIVE_INFINITY
 
   constructor(options: KeyRingOptions) {
     this.#options = { unknownKidReloadInterval: 10_000, ...options }
+    this.#secret = isSecretAlgorithm(options.alg)
   }
 
   /** Loads the ring and makes sure a current key of the configured algorithm exists. */
@@ -84,8 +101,8 @@ export class KeyRing {
    */
   async reload(): Promise<void> {
     const now = this.#options.clock.now()
-    let stored = await this.#options.store.listKeys()
-    if (await this.#promoteDueKeys(stored, now)) stored = await this.#options.store.listKeys()
+    let stored = await this.#listOwnKeys()
+    if (await this.#promoteDueKeys(stored, now)) stored = await this.#listOwnKeys()
     const keys = new Map<string, LoadedKey>()
     for (const key of stored) {
       if (key.state === 'retired' && key.removeAfter !== null && key.removeAfter <= now) {
@@ -104,6 +121,11 @@ export class KeyRing {
           (b.stored.activatedAt ?? 0) - (a.stored.activatedAt ?? 0) ||
           (a.stored.kid < b.stored.kid ? -1 : 1),
       )[0]
+  }
+
+  async #listOwnKeys(): Promise<StoredKey[]> {
+    const keys = await this.#options.store.listKeys()
+    return keys.filter((key) => isSecretAlgorithm(key.alg) === this.#secret)
   }
 
   /** The key that signs now. */
@@ -138,7 +160,7 @@ export class KeyRing {
     return {
       keys: [...this.#keys.values()]
         .filter(({ stored }) => stored.removeAfter === null || stored.removeAfter > now)
-        .map((key) => key.publicJwk),
+        .flatMap((key) => (key.publicJwk === null ? [] : [key.publicJwk])),
     }
   }
 
@@ -194,7 +216,7 @@ export class KeyRing {
  */
 export async function addNextKey(
   store: KeyStore,
-  alg: SigningAlgorithm,
+  alg: KeyAlgorithm,
   now: number,
   activateAt: number,
 ): Promise<StoredKey> {
@@ -205,10 +227,11 @@ export async function addNextKey(
 }
 
 export async function generateStoredKey(
-  alg: SigningAlgorithm,
+  alg: KeyAlgorithm,
   state: KeyState,
   now: number,
 ): Promise<StoredKey> {
+  if (alg === secretAlgorithm) return generateSecret(state, now)
   const { privateKey, publicKey } = generateKeyPair(alg)
   const publicJwk = publicKey.export({ format: 'jwk' })
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256')
@@ -218,6 +241,31 @@ export async function generateStoredKey(
     state,
     privateJwk: JSON.stringify(privateKey.export({ format: 'jwk' })),
     publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+    createdAt: now,
+    activatedAt: state === 'current' ? now : null,
+    retiredAt: null,
+    removeAfter: null,
+  }
+}
+
+export function isSecretAlgorithm(alg: string): boolean {
+  return alg === secretAlgorithm
+}
+
+/**
+ * A refresh-token secret: random bytes stored as an `oct` JWK beside the private signing keys.
+ * Its kid is random too, since a thumbprint of a secret would be a hash of the secret.
+ */
+function generateSecret(state: KeyState, now: number): StoredKey {
+  return {
+    kid: randomId(),
+    alg: secretAlgorithm,
+    state,
+    privateJwk: JSON.stringify({
+      kty: 'oct',
+      k: randomBytes(minimumSecretBytes).toString('base64url'),
+    }),
+    publicJwk: '',
     createdAt: now,
     activatedAt: state === 'current' ? now : null,
     retiredAt: null,
@@ -237,6 +285,16 @@ function generateKeyPair(alg: SigningAlgorithm): { privateKey: KeyObject; public
 }
 
 function loadKey(stored: StoredKey): LoadedKey {
+  if (isSecretAlgorithm(stored.alg)) {
+    const { k } = JSON.parse(stored.privateJwk) as { k?: string }
+    const secret = createSecretKey(Buffer.from(k ?? '', 'base64url'))
+    return {
+      stored,
+      signer: createHmacSigner(stored.kid, secret),
+      verifier: createHmacVerifierKey(stored.kid, secret),
+      publicJwk: null,
+    }
+  }
   const alg = stored.alg as SigningAlgorithm
   const privateKey = createPrivateKey({
     key: JSON.parse(stored.privateJwk) as JsonWebKey,

@@ -1,5 +1,7 @@
 import {
+  createHmac,
   sign,
+  timingSafeEqual,
   verify,
   type KeyObject,
   type SignKeyObjectInput,
@@ -27,15 +29,25 @@ const bindings: Record<SigningAlgorithm, AlgorithmBinding> = {
   RS256: { hash: 'sha256', keyType: 'rsa' },
 }
 
+/**
+ * Refresh tokens are signed with a server-only secret: only Baton ever verifies them, so a public
+ * key buys nothing, and an HMAC costs a few microseconds where an ES256 verification costs about
+ * a hundred. It is also deterministic: a grace replay gets the very same token back.
+ */
+export const secretAlgorithm = 'HS256'
+
+/** What a ring key signs with: an asymmetric algorithm (access tokens) or the refresh secret. */
+export type KeyAlgorithm = SigningAlgorithm | typeof secretAlgorithm
+
 export interface JWSSigner {
-  readonly alg: SigningAlgorithm
+  readonly alg: KeyAlgorithm
   readonly kid: string
   /** `header.payload.signature` with a precomputed header segment for `typ`. */
   sign(typ: string, payload: object): string
 }
 
 export interface JWSVerifierKey {
-  readonly alg: SigningAlgorithm
+  readonly alg: KeyAlgorithm
   readonly kid: string
   verifySignature(signingInput: string, signature: Buffer): boolean
 }
@@ -49,15 +61,7 @@ export function createJWSSigner(
   const keyInput: SignKeyObjectInput = binding.dsaEncoding
     ? { key: privateKey, dsaEncoding: binding.dsaEncoding }
     : { key: privateKey }
-  const headers = new Map<string, string>()
-  const headerSegment = (typ: string): string => {
-    let segment = headers.get(typ)
-    if (segment === undefined) {
-      segment = base64url(JSON.stringify({ alg, kid, typ }))
-      headers.set(typ, segment)
-    }
-    return segment
-  }
+  const headerSegment = headerSegments(alg, kid)
   return {
     alg,
     kid,
@@ -66,6 +70,43 @@ export function createJWSSigner(
       const signature = sign(binding.hash, Buffer.from(signingInput), keyInput)
       return `${signingInput}.${signature.toString('base64url')}`
     },
+  }
+}
+
+/** Shortest HS256 secret RFC 7518 §3.2 allows: as long as the hash output. */
+export const minimumSecretBytes = 32
+
+/** HS256 over a secret `KeyObject` (RFC 7518 §3.2). */
+export function createHmacSigner(kid: string, secret: KeyObject): JWSSigner {
+  assertSecret(secret)
+  const headers = headerSegments(secretAlgorithm, kid)
+  return {
+    alg: secretAlgorithm,
+    kid,
+    sign(typ, payload) {
+      const signingInput = `${headers(typ)}.${base64url(JSON.stringify(payload))}`
+      const signature = createHmac('sha256', secret).update(signingInput).digest('base64url')
+      return `${signingInput}.${signature}`
+    },
+  }
+}
+
+export function createHmacVerifierKey(kid: string, secret: KeyObject): JWSVerifierKey {
+  assertSecret(secret)
+  return {
+    alg: secretAlgorithm,
+    kid,
+    verifySignature(signingInput, signature) {
+      const expected = createHmac('sha256', secret).update(signingInput).digest()
+      // The length is public (always 32); the bytes are compared in constant time.
+      return signature.length === expected.length && timingSafeEqual(signature, expected)
+    },
+  }
+}
+
+function assertSecret(secret: KeyObject): void {
+  if (secret.type !== 'secret' || (secret.symmetricKeySize ?? 0) < minimumSecretBytes) {
+    throw new TypeError(`HS256 needs a secret key of at least ${minimumSecretBytes} bytes`)
   }
 }
 
@@ -190,6 +231,19 @@ function bindingFor(alg: SigningAlgorithm, key: KeyObject): AlgorithmBinding {
     throw new TypeError('ES256 needs a P-256 key')
   }
   return binding
+}
+
+/** Every token of one key and type has the same header: encode it once per `typ`. */
+function headerSegments(alg: KeyAlgorithm, kid: string): (typ: string) => string {
+  const segments = new Map<string, string>()
+  return (typ) => {
+    let segment = segments.get(typ)
+    if (segment === undefined) {
+      segment = base64url(JSON.stringify({ alg, kid, typ }))
+      segments.set(typ, segment)
+    }
+    return segment
+  }
 }
 
 function base64url(text: string): string {

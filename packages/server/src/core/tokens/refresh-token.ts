@@ -1,7 +1,8 @@
 import { epochSeconds, type Clock } from '../clock.js'
 import { BatonError } from '../errors.js'
 import type { KeyRing } from '../keys/keyring.js'
-import { verifyJWT } from './verify-jwt.js'
+import type { JWSVerifierKey } from './jws.js'
+import { verifyJWT, type VerificationKeys } from './verify-jwt.js'
 import { tokenTypes } from '@baton-auth/verify/shared'
 
 export interface RefreshTokenClaims {
@@ -29,24 +30,47 @@ export interface RefreshTokenSubject {
 }
 
 export interface RefreshTokensOptions {
+  /** The secret (HS256) ring: signs every new refresh token. */
   keyring: KeyRing
+  /**
+   * The signing ring of the access tokens, which signed refresh tokens before they had a ring of
+   * their own: their tokens stay good until they expire or rotate.
+   */
+  earlierKeyring?: KeyRing
   clock: Clock
   issuer: string
 }
 
 export const refreshTokenType = tokenTypes.refresh
 
-/** Refresh tokens: audience is the issuer itself, so no resource server accepts one. */
+/**
+ * Refresh tokens: HS256 under the secret ring, audience the issuer itself. No resource server
+ * could verify one, and none would accept one.
+ */
 export class RefreshTokens {
   readonly #options: RefreshTokensOptions
+  readonly #keys: VerificationKeys
 
   constructor(options: RefreshTokensOptions) {
     this.#options = options
+    const { keyring, earlierKeyring } = options
+    this.#keys =
+      earlierKeyring === undefined
+        ? keyring
+        : {
+            verifier: (kid) => keyring.verifier(kid) ?? earlierKeyring.verifier(kid),
+            async reloadForUnknownKid(kid): Promise<JWSVerifierKey | undefined> {
+              return (
+                (await keyring.reloadForUnknownKid(kid)) ??
+                (await earlierKeyring.reloadForUnknownKid(kid))
+              )
+            },
+          }
   }
 
   /**
    * Signs from explicit claims: re-signing the stored successor for a grace replay yields the
-   * same `jti`, `iat` and `exp` (and the same bytes with a deterministic algorithm).
+   * same `jti`, `iat` and `exp`, and with HS256 the same bytes.
    */
   sign(claims: RefreshTokenSubject): string {
     const payload: RefreshTokenClaims = {
@@ -67,7 +91,7 @@ export class RefreshTokens {
   }
 
   async inspect(token: string): Promise<{ claims: RefreshTokenClaims; expired: boolean }> {
-    const { payload, expired } = await verifyJWT(token, this.#options.keyring, {
+    const { payload, expired } = await verifyJWT(token, this.#keys, {
       typ: refreshTokenType,
       issuer: this.#options.issuer,
       audience: this.#options.issuer,

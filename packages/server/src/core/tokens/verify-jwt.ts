@@ -1,7 +1,13 @@
 import { BatonError } from '../errors.js'
-import type { KeyRing } from '../keys/keyring.js'
 import { claimsProblem, headerProblem } from '@baton-auth/verify/shared'
-import { decodeJWS, parseSignedJSONObject } from './jws.js'
+import { decodeJWS, parseSignedJSONObject, type JWSVerifierKey } from './jws.js'
+
+/** Where verification keys come from: a `KeyRing`, or several (refresh tokens). */
+export interface VerificationKeys {
+  verifier(kid: string): JWSVerifierKey | undefined
+  /** Rereads the store for a `kid` not seen yet, rate-limited. */
+  reloadForUnknownKid(kid: string): Promise<JWSVerifierKey | undefined>
+}
 
 /** Clock skew accepted on `iat` and `nbf` (never more than 30 s, per docs/api.md). */
 export const clockToleranceSeconds = 30
@@ -27,11 +33,12 @@ const invalid = (detail: string): BatonError =>
  * Verifies signature, `typ`, `iss`, `aud`, `nbf`, `iat` and the presence of `exp`; reports
  * expiry instead of throwing so the two-token table can use it. The key comes from our ring by
  * `kid` only (`jku`, `x5u`, `jwk` are ignored) and must be of the algorithm the header names:
- * `none` and HMAC never match a ring key.
+ * `none` never matches a ring key, and HMAC only a key of the secret ring, which verifies
+ * refresh tokens and nothing else.
  */
 export async function verifyJWT(
   token: unknown,
-  keyring: KeyRing,
+  keyring: VerificationKeys,
   expect: JWTExpectations,
 ): Promise<VerifiedJWT> {
   const decoded = decodeJWS(token)
