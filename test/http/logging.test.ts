@@ -16,7 +16,7 @@ describe('logs', () => {
   it('never contain a token, cookie, password or Authorization header', async () => {
     const logs = captureLogs('trace')
     // The most verbose level, with the production redaction and serializers.
-    server = await createTestServer({ logger: logs.logger })
+    server = await createTestServer({ logger: logs.logger, env: { BATON_ACCESS_LOG: 'true' } })
     const secrets: string[] = [strongPassword]
     const inject = (options: InjectOptions) => server.app.inject(options)
     const email = uniqueEmail()
@@ -83,7 +83,7 @@ describe('logs', () => {
 
     const output = logs.output()
     expect(output.length).toBeGreaterThan(1000) // the run did log
-    expect(output).toContain('"url":"/auth/refresh"')
+    expect(output).toContain('"path":"/auth/refresh"')
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(8)
       expect(output).not.toContain(secret)
@@ -95,4 +95,79 @@ describe('logs', () => {
     expect(output.toLowerCase()).not.toContain('authorization')
     expect(output).not.toContain('baton_rt=')
   })
+
+  it('writes nothing for a successful request by default, and one line for a refusal', async () => {
+    const logs = captureLogs('info')
+    server = await createTestServer({ logger: logs.logger })
+    const tokens = (
+      await server.app.inject({
+        method: 'POST',
+        url: '/auth/signup',
+        payload: { email: uniqueEmail(), password: strongPassword },
+      })
+    ).json<TokenBody>()
+    const before = logs.output()
+    const refreshed = await server.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refreshToken: tokens.refreshToken },
+    })
+    expect(refreshed.statusCode).toBe(200)
+    expect(logs.output()).toBe(before)
+
+    await server.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refreshToken: 'not-a-token' },
+    })
+    const lines = logLines(logs.output().slice(before.length))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatchObject({ level: 30, msg: 'request refused', code: 'invalid_token' })
+    expect(typeof lines[0]?.['reqId']).toBe('string')
+  })
+
+  it('with BATON_ACCESS_LOG=true, writes one line per request: id, method, path, route, status, time', async () => {
+    const logs = captureLogs('info')
+    server = await createTestServer({ logger: logs.logger, env: { BATON_ACCESS_LOG: 'true' } })
+    const tokens = (
+      await server.app.inject({
+        method: 'POST',
+        url: '/auth/signup',
+        payload: { email: uniqueEmail(), password: strongPassword },
+      })
+    ).json<TokenBody>()
+    const before = logs.output().length
+    await server.app.inject({
+      method: 'GET',
+      url: '/auth/me?access_token=secret-in-query',
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    })
+    await server.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refreshToken: tokens.refreshToken },
+    })
+    const lines = logLines(logs.output().slice(before))
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: 'request',
+      method: 'GET',
+      path: '/auth/me',
+      route: '/auth/me',
+      status: 200,
+    })
+    expect(typeof lines[0]?.['ms']).toBe('number')
+    expect(typeof lines[0]?.['reqId']).toBe('string')
+    expect(lines[1]).toMatchObject({ method: 'POST', path: '/auth/refresh', status: 200 })
+    expect(lines[1]?.['reqId']).not.toBe(lines[0]?.['reqId'])
+    expect(logs.output()).not.toContain('secret-in-query')
+  })
 })
+
+function logLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+}

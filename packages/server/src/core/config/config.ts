@@ -51,6 +51,8 @@ export interface BatonConfig {
   /** Honour X-Forwarded-For for the client IP (only behind a proxy you control). */
   trustProxy: boolean
   logLevel: string
+  /** One `info` line per answered request (method, path, route, status, time, request id). */
+  accessLog: boolean
   /** How often an instance rereads the key ring (seconds). */
   keyReloadInterval: number
   /** Redis where revocations are announced to middleware; null: not announced. */
@@ -150,6 +152,14 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     doc: `pino level: ${logLevels.join(', ')}`,
     default: 'info',
     parse: (text, variable) => oneOf(variable, text, logLevels),
+  },
+  accessLog: {
+    variable: 'BATON_ACCESS_LOG',
+    flag: '--access-log',
+    group: 'Server',
+    doc: 'one `info` line per answered request: request id, method, path, route, status, milliseconds, client IP. Off by default: refusals, errors and security events are logged either way, and `/metrics` counts every request',
+    default: 'false',
+    parse: (text, variable) => boolean(variable, text),
   },
   databaseUrl: {
     variable: 'BATON_DATABASE_URL',
