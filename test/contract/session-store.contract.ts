@@ -253,6 +253,47 @@ export function describeSessionStoreContract(
         expect(stored?.currentJti).toBe(winner?.currentJti)
         expect(stored?.previousJti).toBe(record.currentJti)
       })
+
+      it('rotates many sessions started together, each by its own compare-and-swap', async () => {
+        const now = Date.now()
+        const records = Array.from({ length: 40 }, () => session(now))
+        for (const record of records) await store().create(record)
+        const [chained] = records
+        const first = rotation(now + MINUTE)
+        const second = rotation(now + MINUTE)
+        const nexts = records.map((record) => (record === chained ? first : rotation(now + MINUTE)))
+
+        // All in one turn: the 40 rotations, a second one expecting the chained session's
+        // retired token (it must lose), and a revocation racing one of them.
+        const revoked = records[1]!
+        const results = await Promise.all([
+          ...records.map((record, index) =>
+            store().rotate(refOf(record), record.currentJti, nexts[index]!),
+          ),
+          store().rotate(refOf(chained!), chained!.currentJti, second),
+          store().revoke(refOf(revoked), {
+            reason: 'logout',
+            revokedAt: now + MINUTE,
+            denyUntil: now + 2 * MINUTE,
+          }),
+        ])
+
+        const rotations = results.slice(0, records.length)
+        records.forEach((record, index) => {
+          if (record === revoked) return
+          expect(rotations[index]).toMatchObject({ id: record.id, currentJti: nexts[index]!.jti })
+        })
+        expect(results[records.length]).toBeNull()
+        const stored = await store().get(refOf(chained!), now + MINUTE)
+        expect(stored).toMatchObject({ currentJti: first.jti, previousJti: chained!.currentJti })
+        // The revocation and the rotation of that session agree: either order, never a
+        // rotation that outlives a revocation it did not see.
+        const afterRevoke = await store().get(refOf(revoked), now + MINUTE)
+        expect(afterRevoke?.revokedAt).toBe(now + MINUTE)
+        expect(
+          await store().rotate(refOf(revoked), afterRevoke!.currentJti, rotation(now + 2 * MINUTE)),
+        ).toBeNull()
+      })
     })
 
     describe('revoke', () => {

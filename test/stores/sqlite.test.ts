@@ -189,6 +189,35 @@ describe('sqlite store', () => {
     ).toBe(true)
   })
 
+  it('commits rotations of one turn together, and fails them together on a locked database', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const store = openStore(path)
+    const now = Date.now()
+    const records = [session(now), session(now), session(now)]
+    for (const record of records) await store.create(record)
+    const other = openRaw(path)
+    other.exec('BEGIN IMMEDIATE')
+
+    const nexts = records.map(() => rotation(now + 1))
+    const attempts = records.map((record, index) =>
+      store.rotate(refOf(record), record.currentJti, nexts[index]!),
+    )
+    for (const attempt of attempts) {
+      await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError)
+      await expect(attempt).rejects.toMatchObject({ detail: 'sqlite: rotate' })
+    }
+    // None of them half-happened: every session still has its first token.
+    for (const record of records) {
+      expect((await store.get(refOf(record), now))?.currentJti).toBe(record.currentJti)
+    }
+
+    other.exec('ROLLBACK')
+    const retried = await Promise.all(
+      records.map((record, index) => store.rotate(refOf(record), record.currentJti, nexts[index]!)),
+    )
+    expect(retried.map((rotated) => rotated?.currentJti)).toEqual(nexts.map((next) => next.jti))
+  })
+
   it('lets exactly one of two connections to the same file rotate', async () => {
     const path = join(tempDir(), 'baton.db')
     const a = openStore(path)
