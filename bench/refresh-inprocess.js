@@ -9,24 +9,29 @@ import { measureAsync } from './lib/timing.js'
 
 /**
  * One user, `sessionCount` sessions; each call refreshes the next session round-robin with the
- * refresh token its previous refresh returned. Returns { opsPerSec, ops, failures, firstError,
- * sessions, otherLoad }; failures include the warm-up's.
+ * refresh token its previous refresh returned. With `inFlight` > 1, that many refreshes run at
+ * once, each loop on its own sessions (as HTTP clients do, and as the SQLite store then commits
+ * them together). Returns { opsPerSec, ops, failures, firstError, sessions, inFlight, otherLoad };
+ * failures include the warm-up's.
  */
 export async function runInProcessRefreshBench({
   alg,
   microSeconds,
   microWarmupSeconds,
   sessionCount = 32,
+  inFlight = 1,
   log = () => {},
 }) {
+  if (sessionCount % inFlight !== 0) throw new Error('sessionCount must be a multiple of inFlight')
   const bench = await openBenchBaton({ alg, label: 'refresh', sessionCount })
   try {
     const { baton } = bench
     const refreshTokens = bench.sessions.map((issued) => issued.refreshToken)
-    let next = 0
-    const refreshOnce = async () => {
-      const slot = next
-      next = (next + 1) % sessionCount
+    const nextOfLoop = new Array(inFlight).fill(0)
+    const refreshOnce = async (loop = 0) => {
+      // Loop i owns sessions i, i + inFlight, ...: no two refreshes of one session overlap.
+      const slot = loop + nextOfLoop[loop] * inFlight
+      nextOfLoop[loop] = (nextOfLoop[loop] + 1) % (sessionCount / inFlight)
       const issued = await baton.sessions.refresh({
         refreshToken: refreshTokens[slot],
         accessToken: null,
@@ -37,10 +42,11 @@ export async function runInProcessRefreshBench({
       refreshTokens[slot] = issued.refreshToken
       return true
     }
-    log('  baton.sessions.refresh (sqlite, round-robin over sessions) ...')
-    const warm = await measureAsync(refreshOnce, { seconds: microWarmupSeconds, warmupSeconds: 0 })
+    log(`  baton.sessions.refresh (sqlite, round-robin over sessions, ${inFlight} in flight) ...`)
+    const timing = { warmupSeconds: 0, inFlight }
+    const warm = await measureAsync(refreshOnce, { ...timing, seconds: microWarmupSeconds })
     const probe = startNoiseProbe()
-    const result = await measureAsync(refreshOnce, { seconds: microSeconds, warmupSeconds: 0 })
+    const result = await measureAsync(refreshOnce, { ...timing, seconds: microSeconds })
     const otherLoad = probe.stop()
     log(
       ` ${Math.round(result.opsPerSec).toLocaleString('en-US')} ops/s, ${result.failures + warm.failures} failures\n`,
@@ -50,6 +56,7 @@ export async function runInProcessRefreshBench({
       failures: result.failures + warm.failures,
       firstError: warm.firstError ?? result.firstError,
       sessions: sessionCount,
+      inFlight,
       otherLoad,
     }
   } finally {
@@ -57,11 +64,12 @@ export async function runInProcessRefreshBench({
   }
 }
 
-// Standalone: node bench/refresh-inprocess.js [--alg ...] [--quick]
+// Standalone: node bench/refresh-inprocess.js [--alg ...] [--quick] [--in-flight N]
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const options = parseArgs()
   const result = await runInProcessRefreshBench({
     ...options,
+    inFlight: options.inFlight,
     log: (text) => process.stdout.write(text),
   })
   if (result.firstError) console.log('first error:', result.firstError)

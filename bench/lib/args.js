@@ -7,14 +7,15 @@ const usage = `usage: node bench/run.js [--alg ES256|EdDSA|RS256] [--duration <s
   --alg        signing algorithm for every measurement (default ES256)
   --duration   seconds per measured HTTP run (default 10; 2 with --quick)
   --quick      short smoke run: every measurement shortened
-  --profile    run the Baton server child under --cpu-prof and print where its time went`
+  --profile    run the Baton server child under --cpu-prof and print where its time went
+  --in-flight  refresh-inprocess.js only: refreshes run at once (default 1; a divisor of 32)`
 
 /**
  * Parses argv into { alg, httpSeconds, httpWarmupSeconds, microSeconds, microWarmupSeconds,
  * quick, profile }. Exits with the usage text on anything it does not understand.
  */
 export function parseArgs(argv = process.argv.slice(2)) {
-  const options = { alg: 'ES256', duration: undefined, quick: false, profile: false }
+  const options = { alg: 'ES256', duration: undefined, quick: false, profile: false, inFlight: 1 }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const [name, inline] = arg.includes('=')
@@ -39,6 +40,12 @@ export function parseArgs(argv = process.argv.slice(2)) {
         options.duration = v
         break
       }
+      case '--in-flight': {
+        const v = Number(value())
+        if (!Number.isInteger(v) || v < 1 || 32 % v !== 0) fail('--in-flight must divide 32')
+        options.inFlight = v
+        break
+      }
       case '--quick':
         options.quick = true
         break
@@ -58,6 +65,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
     alg: options.alg,
     quick: options.quick,
     profile: options.profile,
+    inFlight: options.inFlight,
     httpSeconds: options.duration ?? (options.quick ? 2 : 10),
     httpWarmupSeconds: options.quick ? 0.5 : 2,
     microSeconds: options.quick ? 0.4 : 2.5,

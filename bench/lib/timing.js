@@ -25,33 +25,37 @@ function loopSync(fn, seconds, batch) {
 
 /**
  * The same for an async `fn`, awaited one call at a time (no overlap: ops/s is the inverse of the
- * mean latency). `fn` may return false to count a failure instead of a success; a throw counts as
+ * mean latency), or by `inFlight` loops at once (ops/s is then the throughput; `fn` gets the
+ * loop's index). `fn` may return false to count a failure instead of a success; a throw counts as
  * a failure too, and the first error is kept for the report.
  */
-export async function measureAsync(fn, { seconds, warmupSeconds, batch = 1 }) {
-  await loopAsync(fn, warmupSeconds, batch)
-  return loopAsync(fn, seconds, batch)
+export async function measureAsync(fn, { seconds, warmupSeconds, batch = 1, inFlight = 1 }) {
+  await loopAsync(fn, warmupSeconds, batch, inFlight)
+  return loopAsync(fn, seconds, batch, inFlight)
 }
 
-async function loopAsync(fn, seconds, batch) {
+async function loopAsync(fn, seconds, batch, inFlight) {
   const budget = seconds * 1000
   let ops = 0
   let failures = 0
   let firstError
   const start = performance.now()
   let elapsed = 0
-  do {
-    for (let i = 0; i < batch; i++) {
-      try {
-        if ((await fn()) === false) failures++
-      } catch (error) {
-        failures++
-        firstError ??= error
+  const loop = async (index) => {
+    do {
+      for (let i = 0; i < batch; i++) {
+        try {
+          if ((await fn(index)) === false) failures++
+        } catch (error) {
+          failures++
+          firstError ??= error
+        }
       }
-    }
-    ops += batch
-    elapsed = performance.now() - start
-  } while (elapsed < budget)
+      ops += batch
+      elapsed = performance.now() - start
+    } while (elapsed < budget)
+  }
+  await Promise.all(Array.from({ length: inFlight }, (_, index) => loop(index)))
   return {
     ops,
     failures,
