@@ -13,7 +13,7 @@ import { migrations, migrationsTable } from '../../packages/server/src/stores/po
 import { DEFAULT_SCHEMA, parsePostgresUrl } from '../../packages/server/src/stores/postgres/url.js'
 import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
 import { describeSessionStoreContract } from '../contract/session-store.contract.js'
-import { MINUTE, refOf, rotation, session } from '../helpers/session-fixtures.js'
+import { DAY, MINUTE, refOf, rotation, session } from '../helpers/session-fixtures.js'
 import { describeWith, postgresUrl } from '../helpers/services.js'
 import { freePort } from '../helpers/ports.js'
 import { postgresUrlWithSchema, withPostgresClient } from '../helpers/storage.js'
@@ -379,6 +379,53 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
         const stored = await b.get(refOf(record), now + MINUTE)
         expect(stored?.currentJti).toBe(winners[0]?.currentJti)
         expect(stored?.previousJti).toBe(record.currentJti)
+      }
+    })
+
+    it('sends the rotations of one turn as one statement, and batches from two pools never deadlock', async () => {
+      const [a, b] = [await openStore(), await openStore()]
+      const now = Date.now()
+      // Enough other sessions that the planner walks the wanted rows through the primary key,
+      // locking in the order each batch lists them, as it does in production.
+      await withPostgresClient(async (client) => {
+        await client.query(
+          `INSERT INTO "${schema}".sessions
+             SELECT 'other-' || n, 'other-user', $1, $1, $2, NULL, NULL, '', NULL, 'jti-' || n,
+               1, 2, NULL, NULL, NULL, NULL, $2
+             FROM generate_series(1, 20000) AS n`,
+          [now, now + DAY],
+        )
+        await client.query(`ANALYZE "${schema}".sessions`)
+      })
+      for (let round = 0; round < 4; round += 1) {
+        const user = randomId()
+        const records = Array.from({ length: 12 }, () => session(now, { userId: user }))
+        for (const record of records) await a.create(record)
+        // Both pools rotate every session at once, in opposite orders, while a third call signs
+        // the user out everywhere: without one lock order this is the textbook deadlock.
+        const reversed = [...records].reverse()
+        const results = await Promise.all([
+          ...records.map((record) => a.rotate(refOf(record), record.currentJti, rotation(now + 1))),
+          ...reversed.map((record) =>
+            b.rotate(refOf(record), record.currentJti, rotation(now + 1)),
+          ),
+          a.revokeAllForUser(user, {
+            reason: 'logout_all',
+            revokedAt: now + 1,
+            denyUntil: now + 2,
+          }),
+        ])
+        const rotations = results.slice(0, 2 * records.length) as (SessionRecord | null)[]
+        const revokedIds = results[2 * records.length] as string[]
+        for (const record of records) {
+          const won = rotations.filter((result) => result?.id === record.id)
+          const stored = await b.get(refOf(record), now + 1)
+          // Each session: at most one rotation won, and if the revocation came first, none did.
+          expect(won.length).toBeLessThanOrEqual(1)
+          expect(stored?.revokedAt).toBe(now + 1)
+          expect(won.length + (revokedIds.includes(record.id) ? 1 : 0)).toBeGreaterThanOrEqual(1)
+          if (won.length === 1) expect(stored?.currentJti).toBe(won[0]?.currentJti)
+        }
       }
     })
 

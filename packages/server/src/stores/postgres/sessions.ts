@@ -10,6 +10,29 @@ export type PostgresSessionPort = Pick<
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope,
   client_id, current_jti, current_issued_at, current_expires_at, previous_jti, rotated_at,
   revoked_at, revoked_reason, purge_at`
+const qualifiedSessionColumns = sessionColumns
+  .split(',')
+  .map((column) => `s.${column.trim()}`)
+  .join(', ')
+
+type RotateValues = [
+  id: string,
+  userId: string,
+  expectedJti: string,
+  jti: string,
+  issuedAt: number,
+  expiresAt: number,
+  rotatedAt: number,
+  ip: string | null,
+  userAgent: string | null,
+  purgeAt: number,
+]
+
+interface PendingRotation {
+  values: RotateValues
+  resolve: (row: SessionRow | undefined) => void
+  reject: (error: unknown) => void
+}
 /** Sessions and their deny-list on PostgreSQL. */
 export function createPostgresSessions(context: PostgresContext): PostgresSessionPort {
   const { query, queryOne, observe, table, statement } = context
@@ -44,6 +67,58 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
        AND $6::bigint * 1000 <= expires_at AND $10::bigint <= expires_at
      RETURNING ${sessionColumns}`,
   )
+  // Rotations that arrive in the same turn of the event loop go to the server as this one
+  // statement: one round trip and one commit for all of them, where each costs more than its
+  // UPDATE. Each row is still its own compare-and-swap (a session asked for twice is updated once,
+  // the other ask finds nothing). Rows are locked in id order first, as revoke_user_sessions
+  // locks them, so two statements that want the same sessions queue instead of deadlocking.
+  const rotateSessions = statement(
+    'rotate_sessions',
+    `WITH wanted AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+         $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
+         AS w(id, user_id, expected_jti, jti, issued_at, expires_at, rotated_at, ip, user_agent,
+           purge_at, position)
+     ), locked AS MATERIALIZED (
+       SELECT id FROM ${sessions} WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+     )
+     UPDATE ${sessions} s SET
+       previous_jti = s.current_jti,
+       current_jti = w.jti,
+       current_issued_at = w.issued_at,
+       current_expires_at = w.expires_at,
+       rotated_at = w.rotated_at,
+       last_used_at = w.rotated_at,
+       ip = w.ip,
+       user_agent = w.user_agent,
+       purge_at = w.purge_at
+     FROM wanted w
+     WHERE s.id IN (SELECT id FROM locked) AND s.id = w.id AND s.user_id = w.user_id
+       AND s.current_jti = w.expected_jti AND s.revoked_at IS NULL AND s.purge_at > w.rotated_at
+       AND w.expires_at * 1000 <= s.expires_at AND w.purge_at <= s.expires_at
+     RETURNING w.position::integer AS position, ${qualifiedSessionColumns}`,
+  )
+  let pendingRotations: PendingRotation[] = []
+  const commitRotations = (): void => {
+    const batch = pendingRotations
+    pendingRotations = []
+    const rows: Promise<(SessionRow | undefined)[]> =
+      batch.length === 1
+        ? query<SessionRow>('rotate', rotateSession, batch[0]!.values)
+        : query<SessionRow & { position: number }>(
+            'rotate',
+            rotateSessions,
+            batch[0]!.values.map((_, column) => batch.map(({ values }) => values[column])),
+          ).then((updated) => {
+            const byPosition = batch.map((): SessionRow | undefined => undefined)
+            for (const { position, ...row } of updated) byPosition[position - 1] = row
+            return byPosition
+          })
+    rows.then(
+      (found) => batch.forEach((rotation, index) => rotation.resolve(found[index])),
+      (error: unknown) => batch.forEach((rotation) => rotation.reject(error)),
+    )
+  }
   // Deny-lists the session even when it was already revoked (a later revocation may need a later
   // deny-list expiry), and says whether this call is the one that revoked it. Every part sees the
   // same snapshot; the UPDATE alone re-checks `revoked_at IS NULL` after a concurrent revoke, so
@@ -66,9 +141,12 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
   )
   const revokeUserSessions = statement(
     'revoke_user_sessions',
-    `WITH revoked AS (
+    `WITH locked AS MATERIALIZED (
+       SELECT id FROM ${sessions} WHERE user_id = $1 ORDER BY id FOR UPDATE
+     ), revoked AS (
        UPDATE ${sessions} SET revoked_at = $2, revoked_reason = $3
-       WHERE user_id = $1 AND revoked_at IS NULL AND purge_at > $2 AND expires_at > $2
+       WHERE id IN (SELECT id FROM locked) AND user_id = $1 AND revoked_at IS NULL
+         AND purge_at > $2 AND expires_at > $2
        RETURNING id
      ), denied AS (
        INSERT INTO ${denylist} (session_id, deny_until)
@@ -122,7 +200,7 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
 
     async rotate(ref, expectedJti, next) {
       observe(next.rotatedAt)
-      const [row] = await query<SessionRow>('rotate', rotateSession, [
+      const values: RotateValues = [
         ref.sessionId,
         ref.userId,
         expectedJti,
@@ -133,7 +211,13 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
         next.ip,
         next.userAgent,
         next.purgeAt,
-      ])
+      ]
+      const row = await new Promise<SessionRow | undefined>((resolve, reject) => {
+        // After the I/O callbacks of this turn, so that every request they started is in.
+        if (pendingRotations.push({ values, resolve, reject }) === 1) {
+          setImmediate(commitRotations)
+        }
+      })
       return row === undefined ? null : fromSessionRow(row)
     },
 
