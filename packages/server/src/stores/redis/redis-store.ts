@@ -109,12 +109,15 @@ function clientOptions(commandTimeout: number): RedisClientOptions {
       // back (a counted hit, a rotation) when the connection comes back.
       autoResendUnfulfilledCommands: false,
       lazyConnect: true,
+      // Commands of one event-loop turn (concurrent requests' rotations) leave in one write and
+      // come back in one read; each script still runs alone and in order.
+      enableAutoPipelining: true,
     },
     // Fail at once while no server answers, rather than queue: the caller gets its 503 now.
     enableOfflineQueue: false,
     lazyConnect: true,
     reconnectDelay,
-    cluster: { slotsRefreshTimeout: commandTimeout },
+    cluster: { slotsRefreshTimeout: commandTimeout, enableAutoPipelining: true },
   }
 }
 

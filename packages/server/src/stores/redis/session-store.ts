@@ -30,6 +30,11 @@ type Argument = string | Buffer | number
 // Well under the default 10 s reuse grace, so a rotation that does run late is still inside it.
 const LATE_ROTATION_CLOCK_SKEW_MS = 5000
 
+interface BufferScripting {
+  evalshaBuffer(sha1: string, ...rest: (string | number | Buffer)[]): Promise<unknown>
+  evalBuffer(lua: string, ...rest: (string | number | Buffer)[]): Promise<unknown>
+}
+
 /** The session store's primitives over a connected client; `openRedisSessionStore` makes one. */
 export function createRedisSessionStore(
   client: RedisClient,
@@ -51,14 +56,17 @@ export function createRedisSessionStore(
     }
   }
 
+  // The named commands, not `callBuffer`, which ioredis 6 cannot auto-pipeline (it drops the
+  // command name). Every command has its Buffer twin at run time; the types only lack these two.
+  const scripting = client as unknown as BufferScripting
   async function evaluate(script: LuaScript, keys: string[], args: Argument[]): Promise<unknown> {
     const rest = [script.keyCount, ...keys, ...args]
     try {
-      return await client.callBuffer('evalsha', [script.sha1, ...rest])
+      return await scripting.evalshaBuffer(script.sha1, ...rest)
     } catch (error) {
       // A restarted or failed-over server has forgotten the script: send it whole, once.
       if (!messageOf(error).startsWith('NOSCRIPT')) throw error
-      return client.callBuffer('eval', [script.lua, ...rest])
+      return scripting.evalBuffer(script.lua, ...rest)
     }
   }
 
