@@ -152,8 +152,8 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     })
   }
 
-  // Latency is recorded, and the access line written, when the payload is ready (onSend), per route with its pattern captured
-  // here: an onResponse hook makes Fastify listen for every response's 'finish', and reading
+  // Latency is recorded, and the access line written, when the payload is ready (onSend), per
+  // route with its pattern captured here: an onResponse hook makes Fastify listen for every response's 'finish', and reading
   // `request.routeOptions` per request builds a fresh object; together they cost more than the
   // rest of a cached bearer request.
   const { accessLog } = config

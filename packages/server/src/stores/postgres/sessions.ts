@@ -1,5 +1,6 @@
 import type { SessionStore } from '../../core/ports.js'
 import { type SessionRow, fromSessionRow } from '../sql-rows.js'
+import { batchedPerTurn } from '../turn-batch.js'
 import type { PostgresContext } from './context.js'
 
 export type PostgresSessionPort = Pick<
@@ -28,11 +29,6 @@ type RotateValues = [
   purgeAt: number,
 ]
 
-interface PendingRotation {
-  values: RotateValues
-  resolve: (row: SessionRow | undefined) => void
-  reject: (error: unknown) => void
-}
 /** Sessions and their deny-list on PostgreSQL. */
 export function createPostgresSessions(context: PostgresContext): PostgresSessionPort {
   const { query, queryOne, observe, table, statement } = context
@@ -98,27 +94,20 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
        AND w.expires_at * 1000 <= s.expires_at AND w.purge_at <= s.expires_at
      RETURNING w.position::integer AS position, ${qualifiedSessionColumns}`,
   )
-  let pendingRotations: PendingRotation[] = []
-  const commitRotations = (): void => {
-    const batch = pendingRotations
-    pendingRotations = []
-    const rows: Promise<(SessionRow | undefined)[]> =
+  const rotateInTurn = batchedPerTurn(
+    (batch: RotateValues[]): Promise<(SessionRow | undefined)[]> =>
       batch.length === 1
-        ? query<SessionRow>('rotate', rotateSession, batch[0]!.values)
+        ? query<SessionRow>('rotate', rotateSession, batch[0]!)
         : query<SessionRow & { position: number }>(
             'rotate',
             rotateSessions,
-            batch[0]!.values.map((_, column) => batch.map(({ values }) => values[column])),
+            batch[0]!.map((_, column) => batch.map((values) => values[column])),
           ).then((updated) => {
             const byPosition = batch.map((): SessionRow | undefined => undefined)
             for (const { position, ...row } of updated) byPosition[position - 1] = row
             return byPosition
-          })
-    rows.then(
-      (found) => batch.forEach((rotation, index) => rotation.resolve(found[index])),
-      (error: unknown) => batch.forEach((rotation) => rotation.reject(error)),
-    )
-  }
+          }),
+  )
   // Deny-lists the session even when it was already revoked (a later revocation may need a later
   // deny-list expiry), and says whether this call is the one that revoked it. Every part sees the
   // same snapshot; the UPDATE alone re-checks `revoked_at IS NULL` after a concurrent revoke, so
@@ -200,7 +189,7 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
 
     async rotate(ref, expectedJti, next) {
       observe(next.rotatedAt)
-      const values: RotateValues = [
+      const row = await rotateInTurn([
         ref.sessionId,
         ref.userId,
         expectedJti,
@@ -211,13 +200,7 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
         next.ip,
         next.userAgent,
         next.purgeAt,
-      ]
-      const row = await new Promise<SessionRow | undefined>((resolve, reject) => {
-        // After the I/O callbacks of this turn, so that every request they started is in.
-        if (pendingRotations.push({ values, resolve, reject }) === 1) {
-          setImmediate(commitRotations)
-        }
-      })
+      ])
       return row === undefined ? null : fromSessionRow(row)
     },
 

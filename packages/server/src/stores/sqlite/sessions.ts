@@ -1,5 +1,6 @@
-import type { SessionRef, SessionStore } from '../../core/ports.js'
+import type { SessionRef, SessionRotation, SessionStore } from '../../core/ports.js'
 import { type SessionRow, fromSessionRow, toSessionRow } from '../sql-rows.js'
+import { batchedPerTurn } from '../turn-batch.js'
 import type { SqliteContext } from './context.js'
 
 export type SqliteSessionPort = Pick<
@@ -7,24 +8,8 @@ export type SqliteSessionPort = Pick<
   'create' | 'get' | 'rotate' | 'revoke' | 'revokeAllForUser' | 'listForUser' | 'isDenied'
 >
 
-interface RotateParameters {
-  id: string
-  userId: string
-  expectedJti: string
-  jti: string
-  issuedAt: number
-  expiresAt: number
-  rotatedAt: number
-  ip: string | null
-  userAgent: string | null
-  purgeAt: number
-}
-
-interface PendingRotation {
-  parameters: RotateParameters
-  resolve: (row: SessionRow | undefined) => void
-  reject: (error: unknown) => void
-}
+/** A rotation as the UPDATE binds it: the session, the token it expects, and its successor. */
+type RotateParameters = SessionRotation & { id: string; userId: string; expectedJti: string }
 
 /** Sessions and their deny-list on SQLite. */
 export function createSqliteSessions({
@@ -67,22 +52,14 @@ export function createSqliteSessions({
   // locks and one WAL append for all of them, where each commit on its own costs more than its
   // UPDATE (docs/benchmarks.md). Each UPDATE is still its own compare-and-swap, in arrival order,
   // so the outcome is the one of running them one after another.
-  let pendingRotations: PendingRotation[] = []
-  const rotateTogether = db.transaction((batch: PendingRotation[]) =>
-    batch.map((rotation) => rotateSession.get(rotation.parameters)),
+  const rotateTogether = db.transaction((batch: RotateParameters[]) =>
+    batch.map((parameters) => rotateSession.get(parameters)),
   )
-  const commitRotations = (): void => {
-    const batch = pendingRotations
-    pendingRotations = []
+  const rotateInTurn = batchedPerTurn((batch: RotateParameters[]) =>
     run('rotate', () =>
-      batch.length === 1
-        ? [rotateSession.get(batch[0]!.parameters)]
-        : rotateTogether.immediate(batch),
-    ).then(
-      (rows) => batch.forEach((rotation, index) => rotation.resolve(rows[index])),
-      (error: unknown) => batch.forEach((rotation) => rotation.reject(error)),
-    )
-  }
+      batch.length === 1 ? [rotateSession.get(batch[0]!)] : rotateTogether.immediate(batch),
+    ),
+  )
   const markRevoked = db.prepare<{ id: string; revokedAt: number; reason: string }>(
     'UPDATE sessions SET revoked_at = @revokedAt, revoked_reason = @reason WHERE id = @id',
   )
@@ -147,24 +124,9 @@ export function createSqliteSessions({
 
     rotate(ref, expectedJti, next) {
       observe(next.rotatedAt)
-      const parameters: RotateParameters = {
-        id: ref.sessionId,
-        userId: ref.userId,
-        expectedJti,
-        jti: next.jti,
-        issuedAt: next.issuedAt,
-        expiresAt: next.expiresAt,
-        rotatedAt: next.rotatedAt,
-        ip: next.ip,
-        userAgent: next.userAgent,
-        purgeAt: next.purgeAt,
-      }
-      return new Promise<SessionRow | undefined>((resolve, reject) => {
-        // After the I/O callbacks of this turn, so that every request they started is in.
-        if (pendingRotations.push({ parameters, resolve, reject }) === 1) {
-          setImmediate(commitRotations)
-        }
-      }).then((row) => (row === undefined ? null : fromSessionRow(row)))
+      return rotateInTurn({ ...next, id: ref.sessionId, userId: ref.userId, expectedJti }).then(
+        (row) => (row === undefined ? null : fromSessionRow(row)),
+      )
     },
 
     revoke(ref, revocation) {
