@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { captureLogs } from '../helpers/logs.js'
 import {
   createTestServer,
+  signup,
   strongPassword,
   uniqueEmail,
   type TestServer,
@@ -99,13 +100,7 @@ describe('logs', () => {
   it('writes nothing for a successful request by default, and one line for a refusal', async () => {
     const logs = captureLogs('info')
     server = await createTestServer({ logger: logs.logger })
-    const tokens = (
-      await server.app.inject({
-        method: 'POST',
-        url: '/auth/signup',
-        payload: { email: uniqueEmail(), password: strongPassword },
-      })
-    ).json<TokenBody>()
+    const tokens = await signup(server)
     const before = logs.output()
     const refreshed = await server.app.inject({
       method: 'POST',
@@ -129,13 +124,7 @@ describe('logs', () => {
   it('with BATON_ACCESS_LOG=true, writes one line per request: id, method, path, route, status, time', async () => {
     const logs = captureLogs('info')
     server = await createTestServer({ logger: logs.logger, env: { BATON_ACCESS_LOG: 'true' } })
-    const tokens = (
-      await server.app.inject({
-        method: 'POST',
-        url: '/auth/signup',
-        payload: { email: uniqueEmail(), password: strongPassword },
-      })
-    ).json<TokenBody>()
+    const tokens = await signup(server)
     const before = logs.output().length
     await server.app.inject({
       method: 'GET',

@@ -17,6 +17,7 @@ const run = promisify(execFile)
 const cli = join(import.meta.dirname, '../../packages/server/dist/cli/main.js')
 const issuer = 'http://baton.test'
 const audience = 'orders-api'
+type Tokens = TokenBody & { refreshToken: string }
 
 describe('key rotation under continuous verification', () => {
   const directory = mkdtempSync(join(tmpdir(), 'baton-keys-'))
@@ -60,6 +61,39 @@ describe('key rotation under continuous verification', () => {
     }
   }
 
+  const signUp = async (): Promise<Tokens> => {
+    const response = await fetch(`${server.url}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: uniqueEmail(), password: strongPassword }),
+    })
+    return (await response.json()) as Tokens
+  }
+  /** A client refreshing its chain every `intervalMs` until `stopped()`; a non-200 is a failure. */
+  const refreshEvery = async (
+    intervalMs: number,
+    first: Tokens,
+    stopped: () => boolean,
+    failures: string[],
+    received: (tokens: Tokens) => void,
+  ): Promise<void> => {
+    let tokens = first
+    while (!stopped()) {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs))
+      const response = await fetch(`${server.url}/auth/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+      })
+      if (response.status !== 200) {
+        failures.push(`refresh answered ${response.status}: ${await response.text()}`)
+        continue
+      }
+      tokens = (await response.json()) as Tokens
+      received(tokens)
+    }
+  }
+
   it('rotates twice with zero failures for valid tokens, and unpublishes the retired key', async () => {
     const verifier = createVerifier({
       issuer,
@@ -68,12 +102,7 @@ describe('key rotation under continuous verification', () => {
       jwksMaxAge: 1,
       cacheSize: 0,
     })
-    const signup = await fetch(`${server.url}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: uniqueEmail(), password: strongPassword }),
-    })
-    let tokens = (await signup.json()) as TokenBody & { refreshToken: string }
+    let tokens = await signUp()
     const [first] = await listed()
     expect(first).toMatchObject({ state: 'current' })
     const firstKid = first?.kid ?? ''
@@ -90,22 +119,16 @@ describe('key rotation under continuous verification', () => {
     remember(tokens.accessToken)
 
     // A client refreshing every 250 ms, and a service verifying every valid token every 50 ms.
-    const client = (async () => {
-      while (!stop) {
-        await new Promise((resolve) => setTimeout(resolve, 250))
-        const response = await fetch(`${server.url}/auth/refresh`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ refreshToken: tokens.refreshToken }),
-        })
-        if (response.status !== 200) {
-          failures.push(`refresh answered ${response.status}: ${await response.text()}`)
-          continue
-        }
-        tokens = (await response.json()) as typeof tokens
-        remember(tokens.accessToken)
-      }
-    })()
+    const client = refreshEvery(
+      250,
+      tokens,
+      () => stop,
+      failures,
+      (next) => {
+        tokens = next
+        remember(next.accessToken)
+      },
+    )
     const service = (async () => {
       while (!stop) {
         const now = Date.now() / 1000
@@ -157,12 +180,7 @@ describe('key rotation under continuous verification', () => {
   }, 60_000)
 
   it('rotates the refresh-token secret under a refreshing client without a failed refresh', async () => {
-    const signup = await fetch(`${server.url}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: uniqueEmail(), password: strongPassword }),
-    })
-    let tokens = (await signup.json()) as TokenBody & { refreshToken: string }
+    let tokens = await signUp()
     const secrets = await listed('refresh')
     expect(secrets.filter((key) => key.state === 'current')).toHaveLength(1)
     const oldKid = secrets.find((key) => key.state === 'current')?.kid ?? ''
@@ -172,22 +190,16 @@ describe('key rotation under continuous verification', () => {
     const failures: string[] = []
     const kids = new Set<string>()
     let stop = false
-    const client = (async () => {
-      while (!stop) {
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        const response = await fetch(`${server.url}/auth/refresh`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ refreshToken: tokens.refreshToken }),
-        })
-        if (response.status !== 200) {
-          failures.push(`refresh answered ${response.status}: ${await response.text()}`)
-          continue
-        }
-        tokens = (await response.json()) as typeof tokens
-        kids.add(String(decodeJWT(tokens.refreshToken).header['kid']))
-      }
-    })()
+    const client = refreshEvery(
+      100,
+      tokens,
+      () => stop,
+      failures,
+      (next) => {
+        tokens = next
+        kids.add(String(decodeJWT(next.refreshToken).header['kid']))
+      },
+    )
     const rotated = await keys('rotate', '--refresh', '--activate-in', '3s')
     expect(rotated).toMatch(/added refresh-token secret \S+ as next; it signs from/)
     const newKid = (await listed('refresh')).find((key) => key.state === 'next')?.kid ?? ''
