@@ -149,20 +149,24 @@ describe('sqlite store', () => {
     await store.close()
     await store.close()
     const now = Date.now()
-    for (const attempt of [
-      store.ping(),
-      store.get({ userId: randomId(), sessionId: randomId() }, now),
-      store.rotate({ userId: randomId(), sessionId: randomId() }, randomId(), rotation(now)),
-      store.hit('key', 1000, now),
-      store.createUser({
-        id: randomId(),
-        email: 'a@b.c',
-        passwordHash: 'h',
-        roles: [],
-        createdAt: now,
-      }),
-      store.listEvents({ limit: 1 }),
+    // Each call made only when its turn comes: a rotation answers a turn later, and a rejection
+    // made earlier and not yet awaited by then would count as unhandled.
+    for (const call of [
+      () => store.ping(),
+      () => store.get({ userId: randomId(), sessionId: randomId() }, now),
+      () => store.rotate({ userId: randomId(), sessionId: randomId() }, randomId(), rotation(now)),
+      () => store.hit('key', 1000, now),
+      () =>
+        store.createUser({
+          id: randomId(),
+          email: 'a@b.c',
+          passwordHash: 'h',
+          roles: [],
+          createdAt: now,
+        }),
+      () => store.listEvents({ limit: 1 }),
     ]) {
+      const attempt = call()
       await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError)
       await expect(attempt).rejects.toMatchObject({ code: 'store_unavailable' })
     }
