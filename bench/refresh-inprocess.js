@@ -1,7 +1,7 @@
 // In-process refresh: SessionService.refresh over the SQLite store, no HTTP in the way.
 import process from 'node:process'
 import console from 'node:console'
-import { pathToFileURL } from 'node:url'
+import { URL, pathToFileURL } from 'node:url'
 import { parseArgs } from './lib/args.js'
 import { benchContext, openBenchBaton } from './lib/inprocess-baton.js'
 import { startNoiseProbe } from './lib/noise.js'
@@ -20,10 +20,11 @@ export async function runInProcessRefreshBench({
   microWarmupSeconds,
   sessionCount = 32,
   inFlight = 1,
+  sessionStoreUrl,
   log = () => {},
 }) {
   if (sessionCount % inFlight !== 0) throw new Error('sessionCount must be a multiple of inFlight')
-  const bench = await openBenchBaton({ alg, label: 'refresh', sessionCount })
+  const bench = await openBenchBaton({ alg, label: 'refresh', sessionCount, sessionStoreUrl })
   try {
     const { baton } = bench
     const refreshTokens = bench.sessions.map((issued) => issued.refreshToken)
@@ -42,14 +43,20 @@ export async function runInProcessRefreshBench({
       refreshTokens[slot] = issued.refreshToken
       return true
     }
-    log(`  baton.sessions.refresh (sqlite, round-robin over sessions, ${inFlight} in flight) ...`)
+    const store =
+      sessionStoreUrl === undefined ? 'sqlite' : new URL(sessionStoreUrl).protocol.slice(0, -1)
+    log(`  baton.sessions.refresh (${store}, round-robin over sessions, ${inFlight} in flight) ...`)
     const timing = { warmupSeconds: 0, inFlight }
     const warm = await measureAsync(refreshOnce, { ...timing, seconds: microWarmupSeconds })
     const probe = startNoiseProbe()
+    const cpuBefore = process.cpuUsage()
     const result = await measureAsync(refreshOnce, { ...timing, seconds: microSeconds })
+    const cpu = process.cpuUsage(cpuBefore)
     const otherLoad = probe.stop()
+    // This process's CPU (every thread) per refresh: unlike ops/s, not lowered by waiting on a store.
+    const cpuMicrosPerOp = (cpu.user + cpu.system) / result.ops
     log(
-      ` ${Math.round(result.opsPerSec).toLocaleString('en-US')} ops/s, ${result.failures + warm.failures} failures\n`,
+      ` ${Math.round(result.opsPerSec).toLocaleString('en-US')} ops/s, ${cpuMicrosPerOp.toFixed(1)} µs CPU each, ${result.failures + warm.failures} failures\n`,
     )
     return {
       ...result,
@@ -57,6 +64,7 @@ export async function runInProcessRefreshBench({
       firstError: warm.firstError ?? result.firstError,
       sessions: sessionCount,
       inFlight,
+      cpuMicrosPerOp,
       otherLoad,
     }
   } finally {
@@ -65,6 +73,7 @@ export async function runInProcessRefreshBench({
 }
 
 // Standalone: node bench/refresh-inprocess.js [--alg ...] [--quick] [--in-flight N]
+// [--session-store-url URL]
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const options = parseArgs()
   const result = await runInProcessRefreshBench({

@@ -8,14 +8,23 @@ const usage = `usage: node bench/run.js [--alg ES256|EdDSA|RS256] [--duration <s
   --duration   seconds per measured HTTP run (default 10; 2 with --quick)
   --quick      short smoke run: every measurement shortened
   --profile    run the Baton server child under --cpu-prof and print where its time went
-  --in-flight  refresh-inprocess.js only: refreshes run at once (default 1; a divisor of 32)`
+  --in-flight  refresh-inprocess.js only: refreshes run at once (default 1; a divisor of 32)
+  --session-store-url  refresh-inprocess.js only: sessions in this store (redis://…, postgres://…)
+               instead of the SQLite database`
 
 /**
  * Parses argv into { alg, httpSeconds, httpWarmupSeconds, microSeconds, microWarmupSeconds,
  * quick, profile }. Exits with the usage text on anything it does not understand.
  */
 export function parseArgs(argv = process.argv.slice(2)) {
-  const options = { alg: 'ES256', duration: undefined, quick: false, profile: false, inFlight: 1 }
+  const options = {
+    alg: 'ES256',
+    duration: undefined,
+    quick: false,
+    profile: false,
+    inFlight: 1,
+    sessionStoreUrl: undefined,
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const [name, inline] = arg.includes('=')
@@ -46,6 +55,9 @@ export function parseArgs(argv = process.argv.slice(2)) {
         options.inFlight = v
         break
       }
+      case '--session-store-url':
+        options.sessionStoreUrl = value()
+        break
       case '--quick':
         options.quick = true
         break
@@ -66,6 +78,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
     quick: options.quick,
     profile: options.profile,
     inFlight: options.inFlight,
+    sessionStoreUrl: options.sessionStoreUrl,
     httpSeconds: options.duration ?? (options.quick ? 2 : 10),
     httpWarmupSeconds: options.quick ? 0.5 : 2,
     microSeconds: options.quick ? 0.4 : 2.5,

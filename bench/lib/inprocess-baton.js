@@ -9,11 +9,11 @@ import { makeTempDir, removeTempDir } from './temp.js'
 export const benchContext = { ip: '127.0.0.1', userAgent: 'baton-bench/1 (in-process)' }
 
 /**
- * Opens sqlite:<temp dir>/baton.db, creates the engine, signs up one user and starts
- * `sessionCount` sessions for it. Returns { baton, database, user, sessions: IssuedTokens[], close() };
+ * Opens sqlite:<temp dir>/baton.db (and the session store at `sessionStoreUrl`, if given),
+ * creates the engine, signs up one user and starts `sessionCount` sessions for it. Returns { baton, database, user, sessions: IssuedTokens[], close() };
  * `database` is the store itself, for measuring its reads alone.
  */
-export async function openBenchBaton({ alg, label, sessionCount }) {
+export async function openBenchBaton({ alg, label, sessionCount, sessionStoreUrl }) {
   const dir = makeTempDir(label)
   let stores
   let baton
@@ -23,6 +23,7 @@ export async function openBenchBaton({ alg, label, sessionCount }) {
       BATON_DATABASE_URL: databaseUrl,
       BATON_SIGNING_ALG: alg,
       BATON_LOG_LEVEL: 'silent',
+      ...(sessionStoreUrl === undefined ? {} : { BATON_SESSION_STORE_URL: sessionStoreUrl }),
     })
     stores = await openStores({
       databaseUrl: config.databaseUrl,

@@ -104,7 +104,6 @@ await describeWith(['redis'], 'the session record layout in Redis', () => {
     const names = recordFields.map((field) => field.lua).join(', ')
     const probe = script(
       'probe',
-      0,
       `
 local fields, integers = split(ARGV[1])
 local out = {}

@@ -392,6 +392,36 @@ await describeWith(['redis'], 'Redis session store', () => {
       expect((await b.get(refOf(record), now + MINUTE))?.currentJti).toBe(winners[0]?.currentJti)
     })
 
+    it('rotates 100 sessions of one turn together; an unreadable record fails its own alone', async () => {
+      const store = await openStore()
+      const now = Date.now()
+      // More than one script call's worth (64), and one record Redis holds but cannot be read.
+      const records = Array.from({ length: 100 }, () => session(now))
+      for (const record of records) await store.create(record)
+      const broken = records[37]!
+      const brokenKey = `${prefix}{${broken.userId}}:session:${broken.id}`
+      await inspect().set(brokenKey, 'not a session record', 'KEEPTTL')
+      const nexts = records.map(() => rotation(now + MINUTE))
+      const results = await Promise.allSettled(
+        records.map((record, index) =>
+          store.rotate(refOf(record), record.currentJti, nexts[index]!),
+        ),
+      )
+      results.forEach((result, index) => {
+        if (index === 37) {
+          expect(result.status).toBe('rejected')
+          expect((result as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError)
+        } else {
+          expect(result.status === 'fulfilled' && result.value?.currentJti).toBe(nexts[index]!.jti)
+        }
+      })
+      expect(await inspect().get(brokenKey)).toBe('not a session record')
+      for (const [index, record] of records.entries()) {
+        if (index === 37) continue
+        expect((await store.get(refOf(record), now + MINUTE))?.currentJti).toBe(nexts[index]!.jti)
+      }
+    })
+
     it('refuses a rotation that reaches Redis after its caller gave up, changing nothing', async () => {
       const store = await openStore()
       const now = Date.now()

@@ -93,7 +93,7 @@ export async function openRedisSessionStore(
     const reason = redact(messageOf(error))
     throw new ConfigError(variable, `cannot connect to Redis at ${where}: ${reason}`)
   }
-  return createRedisSessionStore(client, keyPrefix, commandTimeout, redact)
+  return createRedisSessionStore(client, keyPrefix, commandTimeout, redact, target.cluster)
 }
 
 /** A store call owes an answer within 2 s: short timeouts, no queueing, no late resends. */

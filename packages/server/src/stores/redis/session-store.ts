@@ -5,6 +5,7 @@ import type {
   SessionRecord,
   SessionRef,
   SessionRevocation,
+  SessionRotation,
 } from '../../core/ports.js'
 import {
   decodeSessionRecord,
@@ -14,17 +15,28 @@ import {
   encodeString,
 } from './record-codec.js'
 import type { RedisSessionStore } from './redis-store.js'
+import { batchedPerTurn } from '../turn-batch.js'
 import {
   createSession,
   hitCounter,
   listUserSessions,
   revokeSession,
   revokeUserSessions,
-  rotateSession,
+  rotateSessions,
 } from './scripts.js'
 import type { LuaScript } from './scripts.js'
 
 type Argument = string | Buffer | number
+
+interface Rotation {
+  ref: SessionRef
+  expectedJti: string
+  next: SessionRotation
+}
+
+// Rotations per script call: Redis runs one script at a time, and a longer one would hold up
+// every other client for longer than the round trips it saves.
+const MAX_ROTATIONS_PER_CALL = 16
 
 // How far Redis's clock may run ahead of ours before rotations fail (503) rather than run late.
 // Well under the default 10 s reuse grace, so a rotation that does run late is still inside it.
@@ -35,32 +47,38 @@ interface BufferScripting {
   evalBuffer(lua: string, ...rest: (string | number | Buffer)[]): Promise<unknown>
 }
 
-/** The session store's primitives over a connected client; `openRedisSessionStore` makes one. */
+/**
+ * The session store's primitives over a connected client; `openRedisSessionStore` makes one.
+ * `cluster`: the client is a Redis Cluster's, where one script may only touch one slot.
+ */
 export function createRedisSessionStore(
   client: RedisClient,
   keyPrefix: string,
   commandTimeout: number,
   redact: (text: string) => string,
+  cluster: boolean,
 ): RedisSessionStore {
   let closed = false
   // A safety net over ioredis's own timeouts (a cluster may retry redirections on its own), so no
   // call outlives the 2 s docs/api.md promises.
   const deadline = commandTimeout * 1.5
 
-  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+  async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     if (closed) throw new StoreUnavailableError(`redis: ${operation}: store is closed`)
     try {
-      return await withDeadline(body(), deadline)
+      return await work()
     } catch (error) {
       throw new StoreUnavailableError(`redis: ${operation}: ${redact(messageOf(error))}`, error)
     }
   }
+  const run = <T>(operation: string, body: () => Promise<T>): Promise<T> =>
+    guard(operation, () => withDeadline(body(), deadline))
 
   // The named commands, not `callBuffer`, which ioredis 6 cannot auto-pipeline (it drops the
   // command name). Every command has its Buffer twin at run time; the types only lack these two.
   const scripting = client as unknown as BufferScripting
   async function evaluate(script: LuaScript, keys: string[], args: Argument[]): Promise<unknown> {
-    const rest = [script.keyCount, ...keys, ...args]
+    const rest = [keys.length, ...keys, ...args]
     try {
       return await scripting.evalshaBuffer(script.sha1, ...rest)
     } catch (error) {
@@ -81,6 +99,45 @@ export function createRedisSessionStore(
     String(revocation.denyUntil),
     ...encodeRevocation(revocation),
   ]
+
+  // One script call for rotations that concurrent requests started together; refuseAfter is
+  // when their callers stop waiting.
+  async function rotateTogether(rotations: Rotation[]): Promise<(SessionRecord | null | Error)[]> {
+    const refuseAfter = String(Date.now() + deadline + LATE_ROTATION_CLOCK_SKEW_MS)
+    const keys: string[] = []
+    const args: Argument[] = [refuseAfter]
+    for (const { ref, expectedJti, next } of rotations) {
+      keys.push(sessionKey(ref), indexKey(ref.userId))
+      args.push(
+        String(next.rotatedAt),
+        encodeString(expectedJti),
+        ref.sessionId,
+        String(next.purgeAt),
+        String(next.expiresAt),
+        ...encodeRotation(next),
+      )
+    }
+    const replies = asArray(await withDeadline(evaluate(rotateSessions, keys, args), deadline))
+    return rotations.map(({ ref }, index) => {
+      const reply = replies[index]
+      if (reply === null || reply instanceof Error) return reply
+      return decodeSessionRecord(ref, asBuffer(reply))
+    })
+  }
+  const rotateInTurn = batchedPerTurn(async (rotations: Rotation[]) => {
+    const calls: Promise<(SessionRecord | null | Error)[]>[] = []
+    for (let first = 0; first < rotations.length; first += MAX_ROTATIONS_PER_CALL) {
+      calls.push(rotateTogether(rotations.slice(first, first + MAX_ROTATIONS_PER_CALL)))
+    }
+    return (await Promise.all(calls)).flat()
+  })
+  // A Cluster script may only touch one slot, and each user's keys have a slot of their own.
+  async function rotate(rotation: Rotation): Promise<SessionRecord | null> {
+    const [result] = cluster ? await rotateTogether([rotation]) : [await rotateInTurn(rotation)]
+    // An error in a rotation's place (an unreadable record) fails that rotation alone.
+    if (result instanceof Error) throw result
+    return result ?? null
+  }
 
   return {
     keyPrefix,
@@ -114,22 +171,7 @@ export function createRedisSessionStore(
     },
 
     rotate(ref, expectedJti, next) {
-      return run('rotate', async () => {
-        const rotated = await evaluate(
-          rotateSession,
-          [sessionKey(ref), indexKey(ref.userId)],
-          [
-            String(next.rotatedAt),
-            encodeString(expectedJti),
-            ref.sessionId,
-            String(next.purgeAt),
-            String(Date.now() + deadline + LATE_ROTATION_CLOCK_SKEW_MS),
-            String(next.expiresAt),
-            ...encodeRotation(next),
-          ],
-        )
-        return rotated === null ? null : decodeSessionRecord(ref, asBuffer(rotated))
-      })
+      return guard('rotate', () => rotate({ ref, expectedJti, next }))
     },
 
     revoke(ref, revocation) {
