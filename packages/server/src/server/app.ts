@@ -1,6 +1,7 @@
 import fastifyCors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
+  LogController,
   type FastifyInstance,
   type FastifyServerOptions,
   type onSendHookHandler,
@@ -108,8 +109,9 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
     // Fastify's two lines per request cost a third of a cached `/auth/me`; the access log below
-    // is one line, and only when asked for.
-    disableRequestLogging: true,
+    // is one line, and only when asked for. (Fastify 5.12 moved the setting into a LogController
+    // and warns on the top-level option at every start.)
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     trustProxy: config.trustProxy,
     // Wrong types are refused, not coerced: `{"email": 5}` is a client bug worth reporting.
