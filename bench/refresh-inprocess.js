@@ -1,4 +1,5 @@
-// In-process refresh: SessionService.refresh over the SQLite store, no HTTP in the way.
+// In-process refresh: SessionService.refresh over the SQLite store (or the session store
+// --session-store-url names), no HTTP in the way.
 import process from 'node:process'
 import console from 'node:console'
 import { URL, pathToFileURL } from 'node:url'

@@ -14,7 +14,7 @@ const usage = `usage: node bench/run.js [--alg ES256|EdDSA|RS256] [--duration <s
 
 /**
  * Parses argv into { alg, httpSeconds, httpWarmupSeconds, microSeconds, microWarmupSeconds,
- * quick, profile }. Exits with the usage text on anything it does not understand.
+ * quick, profile, inFlight, sessionStoreUrl }. Exits with the usage text on anything it does not understand.
  */
 export function parseArgs(argv = process.argv.slice(2)) {
   const options = {

@@ -1,4 +1,5 @@
-// A Baton engine over a temporary SQLite file, wired the way the server wires it, for in-process benches.
+// A Baton engine over a temporary SQLite file (sessions there or in a given store), wired the way
+// the server wires it, for in-process benches.
 import { join } from 'node:path'
 import { createBaton } from '../../packages/server/dist/core/baton.js'
 import { loadConfig } from '../../packages/server/dist/core/config/config.js'
@@ -10,8 +11,9 @@ export const benchContext = { ip: '127.0.0.1', userAgent: 'baton-bench/1 (in-pro
 
 /**
  * Opens sqlite:<temp dir>/baton.db (and the session store at `sessionStoreUrl`, if given),
- * creates the engine, signs up one user and starts `sessionCount` sessions for it. Returns { baton, database, user, sessions: IssuedTokens[], close() };
- * `database` is the store itself, for measuring its reads alone.
+ * creates the engine, signs up one user and starts `sessionCount` sessions for it.
+ * Returns { baton, database, user, sessions: IssuedTokens[], close() }; `database` is the store
+ * itself, for measuring its reads alone.
  */
 export async function openBenchBaton({ alg, label, sessionCount, sessionStoreUrl }) {
   const dir = makeTempDir(label)

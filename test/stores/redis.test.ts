@@ -395,7 +395,7 @@ await describeWith(['redis'], 'Redis session store', () => {
     it('rotates 100 sessions of one turn together; an unreadable record fails its own alone', async () => {
       const store = await openStore()
       const now = Date.now()
-      // More than one script call's worth (64), and one record Redis holds but cannot be read.
+      // Several script calls' worth (16 each), and one record Redis holds but cannot be read.
       const records = Array.from({ length: 100 }, () => session(now))
       for (const record of records) await store.create(record)
       const broken = records[37]!

@@ -133,7 +133,7 @@ export function createRedisSessionStore(
   })
   // A Cluster script may only touch one slot, and each user's keys have a slot of their own.
   async function rotate(rotation: Rotation): Promise<SessionRecord | null> {
-    const [result] = cluster ? await rotateTogether([rotation]) : [await rotateInTurn(rotation)]
+    const result = cluster ? (await rotateTogether([rotation]))[0] : await rotateInTurn(rotation)
     // An error in a rotation's place (an unreadable record) fails that rotation alone.
     if (result instanceof Error) throw result
     return result ?? null
