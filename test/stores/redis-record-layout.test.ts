@@ -7,10 +7,11 @@ import type { RedisSessionStore } from '../../packages/server/src/stores/redis/i
 import {
   decodeSessionRecord,
   encodeField,
+  encodeRotationRequest,
   encodeSessionRecord,
 } from '../../packages/server/src/stores/redis/record-codec.js'
 import { luaLayout, recordFields } from '../../packages/server/src/stores/redis/record-layout.js'
-import { script } from '../../packages/server/src/stores/redis/scripts.js'
+import { rotateSessions, script } from '../../packages/server/src/stores/redis/scripts.js'
 import { DAY, HOUR, MINUTE, SECOND, refOf, session } from '../helpers/session-fixtures.js'
 import { deleteRedisPrefix } from '../helpers/storage.js'
 import { describeWith, redisUrl } from '../helpers/services.js'
@@ -192,6 +193,45 @@ return out
         revokedReason: 'password-change',
       })
     }
+  })
+
+  it('rotates on a request encodeRotationRequest packs; a malformed one fails alone', async () => {
+    const now = Date.now()
+    const [first, second] = [session(now), session(now)]
+    for (const record of [first, second]) await writeWithCodec(record)
+    const next = {
+      jti: randomId(),
+      issuedAt: Math.floor(now / SECOND),
+      expiresAt: Math.floor(now / SECOND) + 3600,
+      rotatedAt: now,
+      ip: '198.51.100.23',
+      userAgent: CHROME,
+      purgeAt: now + 2 * HOUR,
+    }
+    const request = encodeRotationRequest(first.currentJti, next)
+    const keys = [first, second].flatMap((record) => [
+      sessionKey(refOf(record)),
+      `${prefix}{${record.userId}}:sessions`,
+    ])
+    const reply = (await raw.callBuffer('eval', [
+      rotateSessions.lua,
+      keys.length,
+      ...keys,
+      String(now + MINUTE),
+      first.id,
+      request,
+      second.id,
+      // One byte short: the last field's length promises more than is there.
+      encodeRotationRequest(second.currentJti, next).subarray(0, -1),
+    ])) as [Buffer, Error]
+    expect(decodeSessionRecord(refOf(first), reply[0])).toMatchObject({
+      currentJti: next.jti,
+      previousJti: first.currentJti,
+      userAgent: CHROME,
+      purgeAt: next.purgeAt,
+    })
+    expect(reply[1]).toBeInstanceOf(Error)
+    expect(await readWithCodec(refOf(second))).toEqual(second)
   })
 
   it('creates with the codec bytes as they are', async () => {

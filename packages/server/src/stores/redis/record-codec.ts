@@ -59,64 +59,158 @@ const USER_AGENT_V1 = 3
 // in JavaScript and in Redis's Lua alike. 2^51 ms is some 70,000 years.
 const MAX_MAGNITUDE = 2 ** 51
 
-const idPattern = /^[A-Za-z0-9_-]{22}$/
 const ipv4Pattern = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 
+/**
+ * Appends encoded fields to one growing buffer: a record or a rotation request is built with one
+ * allocation or two, not one per field, which matters on the refresh path.
+ */
+class Writer {
+  #bytes = Buffer.allocUnsafe(128)
+  #length = 0
+
+  get length(): number {
+    return this.#length
+  }
+
+  #room(size: number): void {
+    if (this.#length + size <= this.#bytes.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + size))
+    this.#bytes.copy(grown, 0, 0, this.#length)
+    this.#bytes = grown
+  }
+
+  byte(value: number): void {
+    this.#room(1)
+    this.#bytes[this.#length++] = value
+  }
+
+  varint(value: number): void {
+    this.#room(8)
+    let rest = value
+    // Division, not bit shifts: values pass 2^32.
+    while (rest >= 0x80) {
+      this.#bytes[this.#length++] = (rest % 0x80) + 0x80
+      rest = Math.floor(rest / 0x80)
+    }
+    this.#bytes[this.#length++] = rest
+  }
+
+  bytes(value: Uint8Array): void {
+    this.#room(value.length)
+    this.#bytes.set(value, this.#length)
+    this.#length += value.length
+  }
+
+  text(value: string): void {
+    const size = Buffer.byteLength(value, 'utf8')
+    this.#room(size)
+    this.#length += this.#bytes.write(value, this.#length, 'utf8')
+  }
+
+  double(value: number): void {
+    this.#room(8)
+    this.#length = this.#bytes.writeDoubleBE(value, this.#length)
+  }
+
+  /** Reserves a 16-bit length at the current position; `closeLength` fills it in. */
+  openLength(): number {
+    this.#room(2)
+    this.#length += 2
+    return this.#length
+  }
+
+  closeLength(start: number): void {
+    const size = this.#length - start
+    // A field is a few bytes; a user agent is cached up to 512 characters, deflated or not.
+    if (size > 0xffff) throw new RangeError('session field too long for a rotation request')
+    this.#bytes.writeUInt16BE(size, start - 2)
+  }
+
+  /** The bytes written, copied out of the working buffer. */
+  done(): Buffer {
+    return Buffer.from(this.#bytes.subarray(0, this.#length))
+  }
+}
+
 /** One integer field, or null. */
-function encodeInteger(value: number | null): Buffer {
-  if (value === null) return Buffer.of(0)
+function writeInteger(writer: Writer, value: number | null): void {
+  if (value === null) return writer.byte(0)
   if (!Number.isInteger(value) || Math.abs(value) >= MAX_MAGNITUDE) {
     throw new RangeError(`${value} is not an integer the session record can hold`)
   }
-  return varint((value >= 0 ? value * 2 : -value * 2 - 1) + 1)
+  writer.varint((value >= 0 ? value * 2 : -value * 2 - 1) + 1)
 }
 
+function writeHead(writer: Writer, form: number, byteLength: number): void {
+  writer.varint(1 + form + STRING_FORMS * byteLength)
+}
+
+// 16 bytes are 21 base64url characters and 2 bits: an id packs exactly only when the last
+// character's 4 spare bits are zero.
+const packableId = /^[A-Za-z0-9_-]{21}[AQgw]$/
+
 /** One string field, or null, in its most compact form: equal strings give equal bytes. */
-export function encodeString(value: string | null): Buffer {
-  if (value === null) return Buffer.of(0)
-  if (idPattern.test(value)) {
-    const bytes = Buffer.from(value, 'base64url')
-    // The last character carries 4 spare bits; only ids that round-trip exactly may be packed.
-    if (bytes.toString('base64url') === value) return withHead(ID, bytes)
+function writeString(writer: Writer, value: string | null): void {
+  if (value === null) return writer.byte(0)
+  if (value.length === 22 && packableId.test(value)) {
+    writeHead(writer, ID, 16)
+    return writer.bytes(Buffer.from(value, 'base64url'))
   }
   const quad = ipv4Pattern.exec(value)
   if (quad !== null) {
     const octets = quad.slice(1).map(Number)
     // Leading zeros ("010.0.0.1") would not come back as written.
     if (octets.every((octet, index) => octet <= 255 && String(octet) === quad[index + 1])) {
-      return withHead(IPV4, Buffer.from(octets))
+      writeHead(writer, IPV4, 4)
+      for (const octet of octets) writer.byte(octet)
+      return
     }
   }
-  return withHead(TEXT, Buffer.from(value, 'utf8'))
+  writeHead(writer, TEXT, Buffer.byteLength(value, 'utf8'))
+  writer.text(value)
 }
 
-/** Like `encodeString`, and deflates against the user-agent dictionary when that is shorter. */
-function encodeUserAgent(value: string | null): Buffer {
-  if (value === null) return encodeString(null)
+/** One string field, or null, in its most compact form: equal strings give equal bytes. */
+export function encodeString(value: string | null): Buffer {
+  const writer = new Writer()
+  writeString(writer, value)
+  return writer.done()
+}
+
+/** Like `writeString`, and deflates against the user-agent dictionary when that is shorter. */
+function writeUserAgent(writer: Writer, value: string | null): void {
+  if (value === null) return writeString(writer, null)
   let encoded = userAgentCache.get(value)
   if (encoded === undefined) {
     const text = encodeString(value)
-    const deflated = withHead(
-      USER_AGENT_V1,
-      deflateRawSync(value, { dictionary: USER_AGENT_DICTIONARY_V1, level: 9 }),
-    )
-    encoded = deflated.length < text.length ? deflated : text
+    const deflated = new Writer()
+    const bytes = deflateRawSync(value, { dictionary: USER_AGENT_DICTIONARY_V1, level: 9 })
+    writeHead(deflated, USER_AGENT_V1, bytes.length)
+    deflated.bytes(bytes)
+    encoded = deflated.length < text.length ? deflated.done() : text
     remember(userAgentCache, value, encoded)
   }
-  return encoded
+  writer.bytes(encoded)
+}
+
+function writeField(writer: Writer, field: RecordField, values: Partial<RecordValues>): void {
+  if (field.kind === 'string') {
+    const value = defined(values[field.property], field)
+    return field.userAgent === true ? writeUserAgent(writer, value) : writeString(writer, value)
+  }
+  const value = defined(values[field.property], field)
+  if (value === null || field.relativeTo === undefined) return writeInteger(writer, value)
+  const base = defined(values[field.relativeTo], fieldOf(field.relativeTo))
+  if (base === null) throw new Error(`session record: ${field.relativeTo} is null`)
+  writeInteger(writer, value - base)
 }
 
 /** One field of `values`, relative fields as the difference from their base. */
 export function encodeField(field: RecordField, values: Partial<RecordValues>): Buffer {
-  if (field.kind === 'string') {
-    const value = defined(values[field.property], field)
-    return field.userAgent === true ? encodeUserAgent(value) : encodeString(value)
-  }
-  const value = defined(values[field.property], field)
-  if (value === null || field.relativeTo === undefined) return encodeInteger(value)
-  const base = defined(values[field.relativeTo], fieldOf(field.relativeTo))
-  if (base === null) throw new Error(`session record: ${field.relativeTo} is null`)
-  return encodeInteger(value - base)
+  const writer = new Writer()
+  writeField(writer, field, values)
+  return writer.done()
 }
 
 function defined<T>(value: T | undefined, field: RecordField): T {
@@ -125,18 +219,17 @@ function defined<T>(value: T | undefined, field: RecordField): T {
 }
 
 export function encodeSessionRecord(session: SessionRecord): Buffer {
-  return Buffer.concat([
-    Buffer.of(RECORD_FORMAT),
-    ...recordFields.map((field) => encodeField(field, session)),
-  ])
+  const writer = new Writer()
+  writer.byte(RECORD_FORMAT)
+  for (const field of recordFields) writeField(writer, field, session)
+  return writer.done()
 }
 
 const rotationFields = rotationProperties.map(fieldOf)
 const revocationFields = revocationProperties.map(fieldOf)
 
-/** The fields a rotation replaces, in the order the rotate script takes them (record-layout.ts). */
-export function encodeRotation(next: SessionRotation): Buffer[] {
-  const values: Partial<RecordValues> = {
+function rotationValues(next: SessionRotation): Partial<RecordValues> {
+  return {
     lastUsedAt: next.rotatedAt,
     purgeAt: next.purgeAt,
     currentIssuedAt: next.issuedAt,
@@ -146,7 +239,35 @@ export function encodeRotation(next: SessionRotation): Buffer[] {
     ip: next.ip,
     userAgent: next.userAgent,
   }
+}
+
+/** The fields a rotation replaces, in the order the rotate script takes them (record-layout.ts). */
+export function encodeRotation(next: SessionRotation): Buffer[] {
+  const values = rotationValues(next)
   return rotationFields.map((field) => encodeField(field, values))
+}
+
+/**
+ * One rotation as the rotate script takes it (scripts.ts), in one argument that Redis's C
+ * `struct.unpack` reads in a single call: now, purgeAt and the new token's expiresAt as big-endian
+ * doubles (exact below 2^53), then the expected jti and `encodeRotation`'s fields, each as encoded
+ * in a record, behind a big-endian 16-bit length.
+ */
+export function encodeRotationRequest(expectedJti: string, next: SessionRotation): Buffer {
+  const writer = new Writer()
+  writer.double(next.rotatedAt)
+  writer.double(next.purgeAt)
+  writer.double(next.expiresAt)
+  let start = writer.openLength()
+  writeString(writer, expectedJti)
+  writer.closeLength(start)
+  const values = rotationValues(next)
+  for (const field of rotationFields) {
+    start = writer.openLength()
+    writeField(writer, field, values)
+    writer.closeLength(start)
+  }
+  return writer.done()
 }
 
 /** The fields a revocation sets, in the order the revoke scripts take them (record-layout.ts). */
@@ -206,22 +327,6 @@ export function decodeSessionRecord(ref: SessionRef, bytes: Buffer): SessionReco
     revokedReason: values[at.revokedReason] as string,
     purgeAt: values[at.purgeAt] as number,
   }
-}
-
-function varint(value: number): Buffer {
-  const bytes: number[] = []
-  let rest = value
-  // Division, not bit shifts: values pass 2^32.
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) + 0x80)
-    rest = Math.floor(rest / 0x80)
-  }
-  bytes.push(rest)
-  return Buffer.from(bytes)
-}
-
-function withHead(form: number, bytes: Buffer): Buffer {
-  return Buffer.concat([varint(1 + form + STRING_FORMS * bytes.length), bytes])
 }
 
 class Reader {

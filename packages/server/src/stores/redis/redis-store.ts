@@ -109,9 +109,14 @@ function clientOptions(commandTimeout: number): RedisClientOptions {
       // back (a counted hit, a rotation) when the connection comes back.
       autoResendUnfulfilledCommands: false,
       lazyConnect: true,
-      // Commands of one event-loop turn (concurrent requests' rotations) leave in one write and
-      // come back in one read; each script still runs alone and in order.
+      // Commands of one event-loop turn (concurrent requests' deny-list reads) leave in one
+      // write and come back in one read.
       enableAutoPipelining: true,
+      // Except scripts: the rotations of a turn are one script call already (session-store.ts),
+      // and routing that call through an automatic pipeline cost some 10 µs of CPU per refresh
+      // (a pipeline per turn, its promises, a later write) for nothing: 87 % of SQLite's refresh
+      // rate with it, on par without (docs/benchmarks.md).
+      autoPipeliningIgnoredCommands: ['evalsha'],
     },
     // Fail at once while no server answers, rather than queue: the caller gets its 503 now.
     enableOfflineQueue: false,

@@ -10,9 +10,8 @@ import type {
 import {
   decodeSessionRecord,
   encodeRevocation,
-  encodeRotation,
+  encodeRotationRequest,
   encodeSessionRecord,
-  encodeString,
 } from './record-codec.js'
 import type { RedisSessionStore } from './redis-store.js'
 import { batchedPerTurn } from '../turn-batch.js'
@@ -108,14 +107,7 @@ export function createRedisSessionStore(
     const args: Argument[] = [refuseAfter]
     for (const { ref, expectedJti, next } of rotations) {
       keys.push(sessionKey(ref), indexKey(ref.userId))
-      args.push(
-        String(next.rotatedAt),
-        encodeString(expectedJti),
-        ref.sessionId,
-        String(next.purgeAt),
-        String(next.expiresAt),
-        ...encodeRotation(next),
-      )
+      args.push(ref.sessionId, encodeRotationRequest(expectedJti, next))
     }
     const replies = asArray(await withDeadline(evaluate(rotateSessions, keys, args), deadline))
     return rotations.map(({ ref }, index) => {
