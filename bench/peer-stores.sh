@@ -3,7 +3,7 @@
 # SQLite, Redis sessions (database on SQLite) and PostgreSQL, alternating for ROUNDS rounds so
 # that the machine's drift falls on every store. Baton on CPU 1, the driver on CPU 0.
 #
-#   bash bench/peer-stores.sh <copy of ../shared/bench-peers, after npm ci> [ROUNDS]
+#   bash bench/peer-stores.sh <a copy of the team's peer harness, bench-peers, after npm ci> [ROUNDS]
 #
 # Needs Redis on 127.0.0.1:6379 (keys under a fresh prefix in DB 3, deleted after) and
 # PostgreSQL on 127.0.0.1:5432 with database test (a fresh schema, dropped after; psql).
