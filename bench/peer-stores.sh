@@ -5,8 +5,9 @@
 #
 #   bash bench/peer-stores.sh <a copy of the team's peer harness, bench-peers, after npm ci> [ROUNDS]
 #
-# Needs Redis on 127.0.0.1:6379 (keys under a fresh prefix in DB 3, deleted after) and
-# PostgreSQL on 127.0.0.1:5432 with database test (a fresh schema, dropped after; psql).
+# Runs packages/server/dist as it is: `npm run build` first. Needs Redis on 127.0.0.1:6379 (keys
+# under a fresh prefix in DB 3) and PostgreSQL on 127.0.0.1:5432 with database test (a fresh
+# schema; psql); every run starts on an empty store, and nothing is left behind.
 # Prints one line per run and the median of each store with its ratio to SQLite.
 set -euo pipefail
 peers=${1:?usage: peer-stores.sh PEERS_DIR [ROUNDS]}
@@ -18,10 +19,15 @@ schema="bench_$suffix"
 prefix="bench-$suffix:"
 work=$(mktemp -d)
 server=''
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
+reset() {
+  rm -f "$work"/b.db*
   redis-cli -n 3 --scan --pattern "$prefix*" | xargs -r redis-cli -n 3 unlink >/dev/null
   psql -h 127.0.0.1 -U postgres test -qc "drop schema if exists $schema cascade" >/dev/null 2>&1
+}
+cleanup() {
+  set +e
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null; fi
+  reset
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -29,16 +35,26 @@ trap cleanup EXIT
 run() { # label, then the store variables
   local label=$1
   shift
-  rm -f "$work"/b.db*
+  reset
   env "$@" BATON_PORT="$port" BATON_LOGIN_MAX_FAILURES=1000000 NODE_ENV=production \
     taskset -c 1 node "$root/packages/server/dist/cli/main.js" serve >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  (cd "$peers" && taskset -c 0 node driver.mjs --system baton --url "http://127.0.0.1:$port" \
-    --scenario refresh --duration 10 --pid "$server" 2>/dev/null) |
-    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s.trim().split("\n").pop());
-      console.log([process.argv[1],Math.round(r.rps),r.failures,(1e6*r.serverCpuS/r.ok).toFixed(0),r.serverCpuUtil].join(" "))})' "$label" |
-    tee -a "$work/results"
+  # Not some other process that answers on the port: ours, alive and healthy.
+  if ! kill -0 "$server" 2>/dev/null || ! curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then
+    echo "$label: Baton did not start on port $port:" >&2
+    cat "$work/server.log" >&2
+    exit 1
+  fi
+  if ! (cd "$peers" && taskset -c 0 node driver.mjs --system baton --url "http://127.0.0.1:$port" \
+    --scenario refresh --duration 10 --pid "$server" >"$work/driver.out" 2>"$work/driver.log"); then
+    echo "$label: the driver failed:" >&2
+    cat "$work/driver.log" >&2
+    exit 1
+  fi
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").pop())
+    console.log([process.argv[2], Math.round(r.rps), r.failures, (1e6 * r.serverCpuS / r.ok).toFixed(0), r.serverCpuUtil].join(" "))' \
+    "$work/driver.out" "$label" | tee -a "$work/results"
   kill "$server"
   wait "$server" 2>/dev/null || true
   server=''

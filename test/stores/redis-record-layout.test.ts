@@ -209,7 +209,7 @@ return out
       purgeAt: now + 2 * HOUR,
     }
     const request = encodeRotationRequest(first.currentJti, next)
-    const keys = [first, second].flatMap((record) => [
+    const keys = [first, second, second].flatMap((record) => [
       sessionKey(refOf(record)),
       `${prefix}{${record.userId}}:sessions`,
     ])
@@ -223,7 +223,10 @@ return out
       second.id,
       // One byte short: the last field's length promises more than is there.
       encodeRotationRequest(second.currentJti, next).subarray(0, -1),
-    ])) as [Buffer, Error]
+      second.id,
+      // One byte too many: every field reads, and the request is still refused.
+      Buffer.concat([encodeRotationRequest(second.currentJti, next), Buffer.of(0)]),
+    ])) as [Buffer, Error, Error]
     expect(decodeSessionRecord(refOf(first), reply[0])).toMatchObject({
       currentJti: next.jti,
       previousJti: first.currentJti,
@@ -231,6 +234,8 @@ return out
       purgeAt: next.purgeAt,
     })
     expect(reply[1]).toBeInstanceOf(Error)
+    expect(reply[2]).toBeInstanceOf(Error)
+    expect(reply[2].message).toMatch(/malformed rotation request/)
     expect(await readWithCodec(refOf(second))).toEqual(second)
   })
 

@@ -422,6 +422,27 @@ await describeWith(['redis'], 'Redis session store', () => {
       }
     })
 
+    it('fails a rotation it cannot encode alone, and rotates the others of its turn', async () => {
+      const store = await openStore()
+      const now = Date.now()
+      const [kept, refused] = [session(now), session(now)]
+      for (const record of [kept, refused]) await store.create(record)
+      const next = rotation(now + MINUTE)
+      const [rotated, failed] = await Promise.allSettled([
+        store.rotate(refOf(kept), kept.currentJti, next),
+        // Past the 64 KiB a field may take in a rotation request, even deflated (HTTP caps user
+        // agents far lower).
+        store.rotate(refOf(refused), refused.currentJti, {
+          ...next,
+          userAgent: randomBytes(80_000).toString('base64'),
+        }),
+      ])
+      expect(rotated.status === 'fulfilled' && rotated.value?.currentJti).toBe(next.jti)
+      expect(failed.status).toBe('rejected')
+      expect((failed as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError)
+      expect(await store.get(refOf(refused), now + MINUTE)).toEqual(refused)
+    })
+
     it('refuses a rotation that reaches Redis after its caller gave up, changing nothing', async () => {
       const store = await openStore()
       const now = Date.now()

@@ -115,7 +115,8 @@ function clientOptions(commandTimeout: number): RedisClientOptions {
       // Except scripts: the rotations of a turn are one script call already (session-store.ts),
       // and routing that call through an automatic pipeline cost some 10 µs of CPU per refresh
       // (a pipeline per turn, its promises, a later write) for nothing: 87 % of SQLite's refresh
-      // rate with it, on par without (docs/benchmarks.md).
+      // rate with it, on par without (docs/benchmarks.md). A Cluster's own client keeps
+      // pipelining them: there each rotation is a call of its own, and the pipeline gathers them.
       autoPipeliningIgnoredCommands: ['evalsha'],
     },
     // Fail at once while no server answers, rather than queue: the caller gets its 503 now.

@@ -100,21 +100,41 @@ export function createRedisSessionStore(
   ]
 
   // One script call for rotations that concurrent requests started together; refuseAfter is
-  // when their callers stop waiting.
+  // when their callers stop waiting. A rotation that cannot be encoded or whose reply cannot be
+  // read gets an Error in its place; the others go on.
   async function rotateTogether(rotations: Rotation[]): Promise<(SessionRecord | null | Error)[]> {
     const refuseAfter = String(Date.now() + deadline + LATE_ROTATION_CLOCK_SKEW_MS)
+    const results: (SessionRecord | null | Error)[] = new Array<Error | null>(rotations.length)
+    const sent: number[] = []
     const keys: string[] = []
     const args: Argument[] = [refuseAfter]
-    for (const { ref, expectedJti, next } of rotations) {
+    rotations.forEach(({ ref, expectedJti, next }, index) => {
+      let request: Buffer
+      try {
+        request = encodeRotationRequest(expectedJti, next)
+      } catch (error) {
+        results[index] = asError(error)
+        return
+      }
       keys.push(sessionKey(ref), indexKey(ref.userId))
-      args.push(ref.sessionId, encodeRotationRequest(expectedJti, next))
-    }
-    const replies = asArray(await withDeadline(evaluate(rotateSessions, keys, args), deadline))
-    return rotations.map(({ ref }, index) => {
-      const reply = replies[index]
-      if (reply === null || reply instanceof Error) return reply
-      return decodeSessionRecord(ref, asBuffer(reply))
+      args.push(ref.sessionId, request)
+      sent.push(index)
     })
+    if (sent.length === 0) return results
+    const replies = asArray(await withDeadline(evaluate(rotateSessions, keys, args), deadline))
+    sent.forEach((index, position) => {
+      const reply = replies[position]
+      if (reply === null || reply instanceof Error) {
+        results[index] = reply
+        return
+      }
+      try {
+        results[index] = decodeSessionRecord(rotations[index]!.ref, asBuffer(reply))
+      } catch (error) {
+        results[index] = asError(error)
+      }
+    })
+    return results
   }
   const rotateInTurn = batchedPerTurn(async (rotations: Rotation[]) => {
     const calls: Promise<(SessionRecord | null | Error)[]>[] = []
@@ -126,7 +146,7 @@ export function createRedisSessionStore(
   // A Cluster script may only touch one slot, and each user's keys have a slot of their own.
   async function rotate(rotation: Rotation): Promise<SessionRecord | null> {
     const result = cluster ? (await rotateTogether([rotation]))[0] : await rotateInTurn(rotation)
-    // An error in a rotation's place (an unreadable record) fails that rotation alone.
+    // An error in a rotation's place (an unreadable record or request) fails that rotation alone.
     if (result instanceof Error) throw result
     return result ?? null
   }
@@ -271,6 +291,10 @@ function asBuffer(value: unknown): Buffer {
   if (Buffer.isBuffer(value)) return value
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
   throw new Error(`unexpected reply from Redis: ${typeof value}`)
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
 }
 
 function asArray(value: unknown): unknown[] {
