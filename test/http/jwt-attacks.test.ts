@@ -718,17 +718,10 @@ describe('JWT attacks on /auth/me and /auth/refresh', () => {
     it('refuses garbage tokens on /auth/refresh', async () => {
       for (const token of garbage()) {
         const response = await refresh(server, token)
-        if (token.length > 8192) {
-          // Longer than the body schema allows: refused before any parsing, as a bad request.
-          expect(response.statusCode, response.body).toBe(400)
-          expect(response.json<{ error: string; message: string }>()).toMatchObject({
-            error: 'invalid_request',
-            message: expect.stringContaining('refreshToken') as unknown,
-          })
-        } else {
-          expect(response.statusCode, `${token.slice(0, 40)}: ${response.body}`).toBe(401)
-          expect(response.json<{ error: string }>().error).toBe('invalid_token')
-        }
+        // Longer than any token Baton issues included: a token that cannot be valid is a bad
+        // token, not a malformed request.
+        expect(response.statusCode, `${token.slice(0, 40)}: ${response.body}`).toBe(401)
+        expect(response.json<{ error: string }>().error).toBe('invalid_token')
       }
       await expectRefreshRefused(server, '')
     })

@@ -70,7 +70,7 @@ function toErrorBody(error: FastifyError | Error, request: FastifyRequest): Erro
   if (error instanceof BatonError) return { error: error.code, message: error.message }
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
-    return { error: 'invalid_request', message: fastifyError.message }
+    return { error: 'invalid_request', message: plainValidationMessage(fastifyError.validation) }
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -89,4 +89,77 @@ function toErrorBody(error: FastifyError | Error, request: FastifyRequest): Erro
       : { error: 'invalid_request', message: 'The request is malformed.' }
   }
   return { error: 'server_error', message: 'Internal server error.' }
+}
+
+interface ValidationIssue {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+}
+
+/**
+ * The first problem of a failed schema check, naming its field in plain words ("email must be a
+ * string.") rather than in the schema engine's ("body/email must be string").
+ */
+export function plainValidationMessage(issues: readonly ValidationIssue[]): string {
+  // A union's own summary ("must match a schema in anyOf") and its "or no body at all" branch
+  // say nothing a person can act on; the member's own problem does.
+  const issue =
+    issues.find(
+      (each) =>
+        each.keyword !== 'anyOf' && !(each.keyword === 'type' && each.params['type'] === 'null'),
+    ) ?? issues[0]
+  if (issue === undefined) return 'The request is malformed.'
+  const path = issue.instancePath.split('/').filter((part) => part !== '')
+  const field = path.join('.')
+  const missing = issue.params['missingProperty']
+  if (issue.keyword === 'required' && typeof missing === 'string') {
+    return `${field === '' ? '' : `${field}.`}${missing} is required.`
+  }
+  const extra = issue.params['additionalProperty']
+  if (issue.keyword === 'additionalProperties' && typeof extra === 'string') {
+    return `${field === '' ? '' : `${field}.`}${extra} is not a known field.`
+  }
+  if (field === '') {
+    return issue.keyword === 'type'
+      ? 'The body must be a JSON object.'
+      : 'The request is malformed.'
+  }
+  const limit = issue.params['limit']
+  switch (issue.keyword) {
+    case 'type':
+      return `${field} must be ${article(String(issue.params['type']))}.`
+    case 'maxLength':
+      return `${field} must be at most ${String(limit)} characters.`
+    case 'minLength':
+      return `${field} must be at least ${String(limit)} characters.`
+    case 'maximum':
+      return `${field} must be at most ${String(limit)}.`
+    case 'minimum':
+      return `${field} must be at least ${String(limit)}.`
+    case 'maxItems':
+      return `${field} must have at most ${String(limit)} entries.`
+    case 'enum':
+    case 'const': {
+      const allowed = issue.params['allowedValues'] ?? [issue.params['allowedValue']]
+      return `${field} must be one of: ${(allowed as unknown[]).map((value) => JSON.stringify(value)).join(', ')}.`
+    }
+    default:
+      return `${field} is not valid.`
+  }
+}
+
+function article(type: string): string {
+  switch (type) {
+    case 'integer':
+      return 'an integer'
+    case 'object':
+      return 'an object'
+    case 'array':
+      return 'a list'
+    case 'boolean':
+      return 'true or false'
+    default:
+      return `a ${type}`
+  }
 }

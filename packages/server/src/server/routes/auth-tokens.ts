@@ -1,6 +1,8 @@
 import fastifyCookie from '@fastify/cookie'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { maxTokenLength } from '@baton-auth/verify/shared'
+import type { preValidationHookHandler } from 'fastify'
 import type { Baton } from '../../core/baton.js'
 import { BatonError } from '../../core/errors.js'
 import { bearerTokenOf, requireBearer } from '../bearer.js'
@@ -33,6 +35,25 @@ const tokens = (description: string): ResponseDoc => ({
     'Cache-Control': { description: '`no-store`' },
   },
 })
+
+/**
+ * A `refreshToken` that no token could be (not a string, or longer than any token Baton
+ * issues): before the schema check, so it is a bad token (401 `invalid_token`) at refresh, as
+ * a forged one is, rather than a malformed request; at logout, which never tells whether a
+ * token was valid, no token at all. The schema stays as documentation of the field.
+ */
+function impossibleRefreshToken(onRefresh: 'refuse' | 'ignore'): preValidationHookHandler {
+  return (request, _reply, done) => {
+    const body = request.body
+    if (typeof body !== 'object' || body === null || !('refreshToken' in body)) return done()
+    const token = body.refreshToken
+    if (typeof token === 'string' && token.length <= maxTokenLength) return done()
+    if (onRefresh === 'refuse')
+      return done(new BatonError('invalid_token', 'The token is invalid.'))
+    delete (body as { refreshToken?: unknown }).refreshToken
+    done()
+  }
+}
 
 const signedOut: ResponseDoc = {
   description: 'Signed out; the refresh cookie is cleared',
@@ -122,7 +143,11 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       'store_unavailable',
     ],
   }
-  const refresh = { schema: { body: RefreshTokenBody }, config: { openapi: refreshDoc } }
+  const refresh = {
+    schema: { body: RefreshTokenBody },
+    preValidation: impossibleRefreshToken('refuse'),
+    config: { openapi: refreshDoc },
+  }
   app.post('/auth/refresh', refresh, async (request, reply) => {
     const fromBody = request.body?.refreshToken
     const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
@@ -162,7 +187,11 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     responses: { 204: signedOut },
     errors: ['invalid_request', 'csrf_origin_mismatch', 'payload_too_large', 'store_unavailable'],
   }
-  const logout = { schema: { body: RefreshTokenBody }, config: { openapi: logoutDoc } }
+  const logout = {
+    schema: { body: RefreshTokenBody },
+    preValidation: impossibleRefreshToken('ignore'),
+    config: { openapi: logoutDoc },
+  }
   app.post('/auth/logout', logout, async (request, reply) => {
     const fromBody = request.body?.refreshToken
     const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
