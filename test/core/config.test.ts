@@ -108,7 +108,7 @@ describe('loadConfig', () => {
     ['BATON_ISSUER', 'ftp://example.com'],
     ['BATON_ACCESS_TOKEN_TTL', '15 minutes'],
     ['BATON_ACCESS_TOKEN_TTL', '0'],
-    ['BATON_REFRESH_TOKEN_TTL', '1m'],
+    ['BATON_REFRESH_TOKEN_TTL', 'two weeks'],
     ['BATON_SESSION_MAX_AGE', '1d'],
     ['BATON_REFRESH_REUSE_GRACE', '1h'],
     ['BATON_SLIDING_REFRESH', 'maybe'],
@@ -139,6 +139,14 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as ConfigError).variable).toBe(variable)
     expect((error as ConfigError).message).toContain(variable)
+  })
+
+  it('takes a refresh token shorter than the access token while sliding refresh is on', () => {
+    const config = loadConfig({ BATON_ACCESS_TOKEN_TTL: '10s', BATON_REFRESH_TOKEN_TTL: '2s' })
+    expect(config).toMatchObject({ accessTokenTtl: 10, refreshTokenTtl: 2, slidingRefresh: true })
+    expect(() =>
+      loadConfig({ BATON_REFRESH_TOKEN_TTL: '1m', BATON_SLIDING_REFRESH: 'false' }),
+    ).toThrow(/BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL while/)
   })
 
   it('refuses a __Secure- cookie without Secure, naming the cookie variable', () => {

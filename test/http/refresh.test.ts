@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { ManualClock } from '../helpers/clock.js'
 import {
   createTestServer,
   decodeJWT,
@@ -144,6 +145,89 @@ describe('rotation', () => {
     server.clock.advance(7 * 3600)
     const late = await refresh(server, tokens.refreshToken!)
     expect(late.statusCode).toBe(401)
+  })
+})
+
+describe('the two-token table with a refresh token shorter than the access token (seed 001)', () => {
+  const sliding = {
+    BATON_ACCESS_TOKEN_TTL: '10s',
+    BATON_REFRESH_TOKEN_TTL: '2s',
+    BATON_SESSION_MAX_AGE: '12s',
+  }
+
+  it('shows all four rows, slides while the access token is valid, and ends at the maximum age', async () => {
+    // On a whole second: token lifetimes count whole seconds from the second they were issued in.
+    const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000)
+    server = await createTestServer({ env: sliding, clock })
+    const first = await signup(server)
+    expect(first.expiresIn).toBe(10)
+    expect(first.refreshExpiresIn).toBe(2)
+    const rowsSeen: string[] = []
+
+    // Row 1, valid + valid: rotates.
+    server.clock.advance(1)
+    let response = await refresh(server, first.refreshToken, first.accessToken)
+    expect(response.statusCode).toBe(200)
+    let current = json(response)
+    rowsSeen.push('valid access, valid refresh: rotated')
+
+    // Row 3, valid + expired (the refresh token died at 3 s, the access token lives to 11 s):
+    // the session slides, same session, new pair.
+    server.clock.advance(3)
+    response = await refresh(server, current.refreshToken!)
+    expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
+    response = await refresh(server, current.refreshToken!, current.accessToken)
+    expect(response.statusCode).toBe(200)
+    expect(json(response).sessionId).toBe(first.sessionId)
+    current = json(response)
+    rowsSeen.push('valid access, expired refresh: slid')
+
+    // Keep the chain alive to 10.5 s, where the first access token has expired.
+    for (let second = 5; second <= 9; second++) {
+      server.clock.advance(1)
+      response = await refresh(server, current.refreshToken!)
+      expect(response.statusCode).toBe(200)
+      current = json(response)
+    }
+    server.clock.advance(1.5)
+    // Row 2, expired + valid: rotates with a new access token.
+    expect((await me(server, first.accessToken)).json()).toMatchObject({
+      error: 'access_token_expired',
+    })
+    response = await refresh(server, current.refreshToken!, first.accessToken)
+    expect(response.statusCode).toBe(200)
+    current = json(response)
+    expect((await me(server, current.accessToken)).statusCode).toBe(200)
+    rowsSeen.push('expired access, valid refresh: rotated')
+    // No token outlives the session's 12 s.
+    expect(current.refreshExpiresIn).toBeLessThanOrEqual(2)
+
+    // The end at the maximum age: from 12 s on nothing renews the session, sliding included.
+    server.clock.advance(1.6)
+    response = await refresh(server, current.refreshToken!, current.accessToken)
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
+
+    // Row 4, expired + expired, in a second session idle past both lifetimes.
+    const second = await signup(server)
+    server.clock.advance(11)
+    response = await refresh(server, second.refreshToken, second.accessToken)
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ error: 'login_required' })
+    rowsSeen.push('expired access, expired refresh: login_required')
+
+    expect(rowsSeen).toHaveLength(4)
+    await expect(
+      server.metrics.registry.getSingleMetricAsString('baton_refreshes_total'),
+    ).resolves.toMatch(/outcome="sliding"} 1/)
+  })
+
+  it('refuses the same lifetimes with sliding refresh off, saying why', async () => {
+    await expect(
+      createTestServer({ env: { ...sliding, BATON_SLIDING_REFRESH: 'false' } }),
+    ).rejects.toThrow(
+      /BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL while BATON_SLIDING_REFRESH=false/,
+    )
   })
 })
 

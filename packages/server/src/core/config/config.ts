@@ -234,14 +234,18 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_REFRESH_TOKEN_TTL',
     flag: '--refresh-token-ttl',
     group: 'Tokens and sessions',
-    doc: 'refresh token lifetime (idle timeout of a session); longer than `BATON_ACCESS_TOKEN_TTL`',
+    doc: 'refresh token lifetime (idle timeout of a session); longer than `BATON_ACCESS_TOKEN_TTL` unless sliding refresh is on',
     default: '14d',
     parse: (text, variable) => duration(variable, text, 1),
     check: (config, variable) => {
-      if (config.refreshTokenTtl <= config.accessTokenTtl) {
+      // Shorter is the seed's sliding-session setup: a valid access token renews an expired
+      // refresh token (row 3 of the two-token table). Without that row, nothing would.
+      if (config.refreshTokenTtl <= config.accessTokenTtl && !config.slidingRefresh) {
         throw new ConfigError(
           variable,
-          'must be longer than BATON_ACCESS_TOKEN_TTL, or every access token outlives its session',
+          'must be longer than BATON_ACCESS_TOKEN_TTL while BATON_SLIDING_REFRESH=false: an ' +
+            'expired refresh token could then never be renewed, and each session would end as ' +
+            'soon as one refresh is late',
         )
       }
     },
