@@ -186,6 +186,33 @@ describe('body delivery', () => {
   })
 })
 
+describe("seed 001's X-AUTH-TOKEN header", () => {
+  it('sends the bare access token in the configured header, and refreshes on its expiry', async () => {
+    await startBaton({ BATON_ACCESS_TOKEN_HEADER: 'X-AUTH-TOKEN', BATON_ACCESS_TOKEN_TTL: '5m' })
+    const seen: (string | null)[] = []
+    const { client } = bodyClient({
+      accessTokenHeader: 'X-AUTH-TOKEN',
+      fetch: async (input, init) => {
+        const request = new Request(input, init)
+        seen.push(request.headers.get('x-auth-token'))
+        expect(request.headers.get('authorization')).toBeNull()
+        return fetch(request)
+      },
+    })
+    const signedIn = await client.signup(credentials())
+    expect(await client.me()).toMatchObject({ id: signedIn.user.id })
+    expect(seen.at(-1)).toBe(signedIn.accessToken)
+    // Past its expiry (the client reads the server's clock here): the next call refreshes first.
+    server!.clock.advance(6 * 60)
+    const response = await client.fetch(`${baseUrl}/auth/me`)
+    expect(response.status).toBe(200)
+    expect(seen.at(-1)).not.toBe(signedIn.accessToken)
+    expect(() => createClient({ baseUrl, delivery: 'body', accessTokenHeader: 'X AUTH' })).toThrow(
+      /accessTokenHeader/,
+    )
+  })
+})
+
 describe('access token refresh', () => {
   it('keeps a fresh token without asking, and refreshes once it is about to expire', async () => {
     await startBaton()

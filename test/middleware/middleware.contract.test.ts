@@ -141,3 +141,46 @@ describe.each(frameworks)('%s middleware with an unreachable JWKS', (framework) 
     expect(await response.json()).toMatchObject({ error: 'store_unavailable' })
   })
 })
+
+describe.each(frameworks)("%s middleware with seed 001's X-AUTH-TOKEN header", (framework) => {
+  let app: RunningApp
+  beforeAll(async () => {
+    app = await startApp(framework, {
+      issuer,
+      audience,
+      jwks: { keys: [key.publicJwk] },
+      header: 'X-AUTH-TOKEN',
+    })
+  })
+  afterAll(async () => app.close())
+
+  const get = (headers: Record<string, string>): Promise<Response> =>
+    fetch(`${app.url}/me`, { headers })
+
+  it('takes the bare token from the configured header', async () => {
+    const response = await get({ 'x-auth-token': await token() })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ sub: 'user-1' })
+  })
+
+  it('ignores Authorization, and says which header it reads', async () => {
+    const response = await get({ authorization: `Bearer ${await token()}` })
+    expect(response.status).toBe(401)
+    expect(await response.json()).toEqual({
+      error: 'invalid_token',
+      message: 'An access token is required (x-auth-token: <token>).',
+    })
+  })
+
+  it('refuses a Bearer-prefixed value in the custom header', async () => {
+    const response = await get({ 'x-auth-token': `Bearer ${await token()}` })
+    expect(response.status).toBe(401)
+    expect(await response.json()).toMatchObject({ error: 'invalid_token' })
+  })
+})
+
+it('refuses a header name no request can carry, at setup', async () => {
+  await expect(
+    startApp('express', { issuer, audience, jwks: { keys: [] }, header: 'X AUTH' }),
+  ).rejects.toThrow(/not an HTTP header name/)
+})

@@ -27,6 +27,12 @@ export interface ClientOptions {
   refreshLeeway?: number
   /** Milliseconds since the epoch. @default Date.now */
   now?: () => number
+  /**
+   * The header that carries the access token, as the server's `BATON_ACCESS_TOKEN_HEADER`:
+   * `Authorization` sends `Bearer <token>`, any other header (seed 001's `X-AUTH-TOKEN`) the
+   * bare token. @default 'Authorization'
+   */
+  accessTokenHeader?: string
 }
 
 export interface BatonClient {
@@ -59,7 +65,8 @@ export interface BatonClient {
    */
   getAccessToken(): Promise<string>
   /**
-   * `fetch` with `Authorization: Bearer <access token>`. When the answer is
+   * `fetch` with `Authorization: Bearer <access token>` (or the bare token in
+   * `accessTokenHeader`). When the answer is
    * `401 access_token_expired` (Baton and `@baton-auth/verify` answer so), it refreshes and sends
    * the request once more. Other answers come back as they are.
    */
@@ -87,6 +94,7 @@ class Client implements BatonClient {
   readonly #storageKey: string
   readonly #leeway: number
   readonly #now: () => number
+  readonly #tokenHeader: string
   #access: AccessToken | null = null
   #sessionId: string | null = null
   #refreshing: Promise<string> | null = null
@@ -112,6 +120,12 @@ class Client implements BatonClient {
     this.#storageKey = options.storageKey ?? 'baton.refreshToken'
     this.#leeway = (options.refreshLeeway ?? 30) * 1000
     this.#now = options.now ?? Date.now
+    this.#tokenHeader = (options.accessTokenHeader ?? 'authorization').trim().toLowerCase()
+    if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(this.#tokenHeader)) {
+      throw new TypeError(
+        `createClient: accessTokenHeader "${options.accessTokenHeader}" is not a header name`,
+      )
+    }
   }
 
   signup(credentials: Credentials): Promise<SignedIn> {
@@ -181,10 +195,10 @@ class Client implements BatonClient {
     // A Request can be sent once; the clone keeps the body for the one retry.
     const request = new Request(input, init)
     const token = await this.getAccessToken()
-    const response = await this.#fetch(withBearer(request.clone(), token))
+    const response = await this.#fetch(withToken(request.clone(), this.#tokenHeader, token))
     if (response.status !== 401 || !(await isAccessTokenExpired(response))) return response
     const fresh = await this.#refreshAfterRejection(token)
-    return this.#fetch(withBearer(request, fresh))
+    return this.#fetch(withToken(request, this.#tokenHeader, fresh))
   }
 
   async #signIn(path: string, credentials: Credentials): Promise<SignedIn> {
@@ -312,7 +326,9 @@ class Client implements BatonClient {
 
   #headers(accessToken?: string): Record<string, string> {
     const headers: Record<string, string> = { 'baton-token-delivery': this.#delivery }
-    if (accessToken !== undefined) headers['authorization'] = `Bearer ${accessToken}`
+    if (accessToken !== undefined) {
+      headers[this.#tokenHeader] = tokenHeaderValue(this.#tokenHeader, accessToken)
+    }
     return headers
   }
 
@@ -326,9 +342,13 @@ class Client implements BatonClient {
   }
 }
 
-function withBearer(request: Request, token: string): Request {
+function tokenHeaderValue(header: string, token: string): string {
+  return header === 'authorization' ? `Bearer ${token}` : token
+}
+
+function withToken(request: Request, header: string, token: string): Request {
   const headers = new Headers(request.headers)
-  headers.set('authorization', `Bearer ${token}`)
+  headers.set(header, tokenHeaderValue(header, token))
   return new Request(request, { headers })
 }
 

@@ -16,7 +16,13 @@ export {
 } from './vocabulary.js'
 export { claimsProblem, headerProblem } from './jwt-checks.js'
 export { VerifiedTokenCache } from './verified-token-cache.js'
-export { bearerTokenOf, invalidTokenChallenge } from './middleware/bearer-challenge.js'
+export {
+  bearerTokenOf,
+  headerExample,
+  invalidTokenChallenge,
+  tokenHeaderName,
+  tokenOfHeader,
+} from './middleware/bearer-challenge.js'
 export { ConfigError } from './errors.js'
 export {
   describeNodes,

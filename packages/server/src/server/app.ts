@@ -152,7 +152,14 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
       origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
       credentials: true,
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['content-type', 'authorization', 'baton-token-delivery'],
+      allowedHeaders: [
+        ...new Set([
+          'content-type',
+          'authorization',
+          config.accessTokenHeader,
+          'baton-token-delivery',
+        ]),
+      ],
       maxAge: 600,
     })
   }
@@ -196,8 +203,9 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     )
 
   const cookie = new RefreshCookie(config)
-  await app.register(authTokenRoutes, { baton, cookie })
-  await app.register(authAccountRoutes, { baton })
+  const { accessTokenHeader } = config
+  await app.register(authTokenRoutes, { baton, cookie, accessTokenHeader })
+  await app.register(authAccountRoutes, { baton, accessTokenHeader })
   await app.register(operationsRoutes, {
     baton,
     metrics,

@@ -2,24 +2,40 @@ import type { FastifyRequest } from 'fastify'
 import type { Baton } from '../core/baton.js'
 import type { AccessTokenClaims } from '../core/tokens/access-token.js'
 import { BatonError } from '../core/errors.js'
-import { bearerTokenOf as tokenOfHeader } from '@baton-auth/verify/shared'
+import { headerExample, tokenOfHeader } from '@baton-auth/verify/shared'
 import { MissingBearerTokenError } from './error-handler.js'
 
-/** The request's `Authorization: Bearer` token, if any (the rule the middleware uses too). */
-export function bearerTokenOf(request: FastifyRequest): string | null {
-  return tokenOfHeader(request.headers.authorization)
+/**
+ * The request's access token, if any: from `Authorization: Bearer <token>`, or the bare token of
+ * the configured header (`BATON_ACCESS_TOKEN_HEADER`), by the rule the middleware uses too.
+ */
+export function bearerTokenOf(request: FastifyRequest, header: string): string | null {
+  return tokenOfHeader(header, headerValue(request, header))
+}
+
+function headerValue(request: FastifyRequest, header: string): string | undefined {
+  const value = request.headers[header]
+  return Array.isArray(value) ? value.join(', ') : value
 }
 
 /** Authenticates a bearer route; the token's claims, or a 401 with an RFC 6750 challenge. */
 export async function requireBearer(
   baton: Baton,
   request: FastifyRequest,
+  header: string,
 ): Promise<AccessTokenClaims> {
-  const token = bearerTokenOf(request)
+  const token = bearerTokenOf(request, header)
   if (token === null) {
-    if (request.headers.authorization === undefined) throw new MissingBearerTokenError()
-    // Present but not a bearer token: an error, not a missing credential.
-    throw new BatonError('invalid_token', 'The Authorization header must be "Bearer <token>".')
+    if (headerValue(request, header) === undefined) throw new MissingBearerTokenError(header)
+    // Present but not in the expected form: an error, not a missing credential.
+    throw new BatonError(
+      'invalid_token',
+      header === 'authorization'
+        ? 'The Authorization header must be "Bearer <token>".'
+        : `The ${header} header must hold the access token alone.`,
+    )
   }
   return baton.authenticate(token)
 }
+
+export { headerExample }

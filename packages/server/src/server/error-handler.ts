@@ -1,13 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BatonError, RateLimitedError, type BatonErrorCode } from '../core/errors.js'
-import { invalidTokenChallenge } from '@baton-auth/verify/shared'
+import { headerExample, invalidTokenChallenge } from '@baton-auth/verify/shared'
 import { httpStatusOf, storeUnavailableRetryAfter } from './http-errors.js'
 import type { ServerMetrics } from './metrics.js'
 
 /** Marks a bearer route's missing token: RFC 6750 wants a bare `Bearer` challenge for it. */
 export class MissingBearerTokenError extends BatonError {
-  constructor() {
-    super('invalid_token', 'An access token is required (Authorization: Bearer <token>).')
+  constructor(header = 'authorization') {
+    super('invalid_token', `An access token is required (${headerExample(header)}).`)
     this.name = 'MissingBearerTokenError'
   }
 }

@@ -134,12 +134,23 @@ export function buildOpenApiDocument(
         Object.entries(namedSchemas).map(([name, schema]) => [name, jsonSchemaOf(schema, name)]),
       ),
       securitySchemes: {
-        bearer: {
-          type: 'http',
-          scheme: 'bearer',
-          bearerFormat: 'JWT',
-          description: 'An access token (`typ: at+jwt`). A refresh token is never accepted here.',
-        },
+        bearer:
+          config.accessTokenHeader === 'authorization'
+            ? {
+                type: 'http',
+                scheme: 'bearer',
+                bearerFormat: 'JWT',
+                description:
+                  'An access token (`typ: at+jwt`). A refresh token is never accepted here.',
+              }
+            : {
+                type: 'apiKey',
+                in: 'header',
+                name: config.accessTokenHeader,
+                description:
+                  'An access token (`typ: at+jwt`), bare (`BATON_ACCESS_TOKEN_HEADER`). A refresh ' +
+                  'token is never accepted here.',
+              },
         refreshCookie: {
           type: 'apiKey',
           in: 'cookie',

@@ -14,18 +14,64 @@ import {
  * three frameworks cannot drift apart. Edge-safe, like the verifier.
  */
 
+/** Where the access token travels, beside the verifier (or its options). */
+export interface TokenHeaderOption {
+  /**
+   * The request header carrying the access token. `Authorization` (the default) holds
+   * `Bearer <token>` (RFC 6750); any other header, such as seed 001's `X-AUTH-TOKEN`, holds the
+   * bare token. Match the Baton server's `BATON_ACCESS_TOKEN_HEADER`.
+   * @default 'Authorization'
+   */
+  header?: string
+}
+
 /** Verifier options, or a verifier to share between several middleware instances. */
-export type AuthOptions = VerifierOptions | { verifier: Verifier }
+export type AuthOptions = (VerifierOptions | { verifier: Verifier }) & TokenHeaderOption
+
+const tokenChar = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/**
+ * The header name in the lower case Node gives headers, checked: a name no header can have, or
+ * one that already means something else, is a setup mistake to report at once.
+ */
+export function tokenHeaderName(header: string | undefined): string {
+  if (header === undefined) return 'authorization'
+  const name = header.trim().toLowerCase()
+  if (!tokenChar.test(name)) throw new TypeError(`"${header}" is not an HTTP header name`)
+  if (['cookie', 'host', 'content-type', 'content-length', 'baton-token-delivery'].includes(name)) {
+    throw new TypeError(`the access token cannot travel in the ${header} header`)
+  }
+  return name
+}
 
 export function verifierOf(options: AuthOptions): Verifier {
-  return 'verifier' in options ? options.verifier : createVerifier(options)
+  if ('verifier' in options) return options.verifier
+  const verifierOptions: VerifierOptions & TokenHeaderOption = { ...options }
+  delete verifierOptions.header
+  return createVerifier(verifierOptions)
 }
 
 /** A request without any credential: RFC 6750 §3.1 wants a bare `Bearer` challenge for it. */
 class MissingTokenError extends VerifyError {
-  constructor() {
-    super('invalid_token', 'An access token is required (Authorization: Bearer <token>).')
+  constructor(header = 'authorization') {
+    super('invalid_token', `An access token is required (${headerExample(header)}).`)
   }
+}
+
+/** How a token is written in `header`, for messages. */
+export function headerExample(header: string): string {
+  return header === 'authorization' ? 'Authorization: Bearer <token>' : `${header}: <token>`
+}
+
+/**
+ * The token in the value of `header` (lower case): `Authorization: Bearer <token>`, or the bare
+ * token of any other header. Null when there is none in the expected form.
+ */
+export function tokenOfHeader(header: string, value: string | null | undefined): string | null {
+  if (header === 'authorization') return bearerTokenOf(value)
+  if (typeof value !== 'string') return null
+  const token = value.trim()
+  return token === '' || token.includes(' ') ? null : token
 }
 
 export interface AuthFailure {
@@ -58,17 +104,26 @@ export function invalidTokenChallenge(description: string | null): string {
   return `Bearer error="invalid_token", error_description="${quotable(description)}"`
 }
 
-/** The claims of the request's bearer token, or a `VerifyError`. */
+/**
+ * The claims of the request's access token, or a `VerifyError`. `value`: the request's value of
+ * `header` (lower case; `authorization` by default).
+ */
 export async function authenticate(
   verifier: Verifier,
-  authorization: string | null | undefined,
+  value: string | null | undefined,
+  header = 'authorization',
 ): Promise<AccessTokenClaims> {
-  if (authorization === undefined || authorization === null || authorization === '') {
-    throw new MissingTokenError()
+  if (value === undefined || value === null || value === '') {
+    throw new MissingTokenError(header)
   }
-  const token = bearerTokenOf(authorization)
+  const token = tokenOfHeader(header, value)
   if (token === null) {
-    throw new VerifyError('invalid_token', 'The Authorization header must be "Bearer <token>".')
+    throw new VerifyError(
+      'invalid_token',
+      header === 'authorization'
+        ? 'The Authorization header must be "Bearer <token>".'
+        : `The ${header} header must hold the access token alone.`,
+    )
   }
   return verifier.verify(token)
 }

@@ -5,6 +5,7 @@ import {
   failureOf,
   roleFailure,
   scopeFailure,
+  tokenHeaderName,
   verifierOf,
   type AuthFailure,
 } from './bearer-challenge.js'
@@ -28,8 +29,9 @@ function send(response: Response, failure: AuthFailure): void {
 export function batonAuth(options: NodeAuthOptions): RequestHandler & Closable {
   const { options: verifierOptions, close } = withRevocations(options)
   const verifier = verifierOf(verifierOptions)
+  const header = tokenHeaderName(verifierOptions.header)
   const handler = (request: Request, response: Response, next: NextFunction): void => {
-    authenticate(verifier, request.headers.authorization).then(
+    authenticate(verifier, request.headers[header] as string | undefined, header).then(
       (claims) => {
         request.auth = claims
         next()

@@ -5,6 +5,7 @@ import {
   failureOf,
   roleFailure,
   scopeFailure,
+  tokenHeaderName,
   verifierOf,
   type AuthFailure,
 } from './bearer-challenge.js'
@@ -31,9 +32,14 @@ function send(reply: FastifyReply, failure: AuthFailure): FastifyReply {
 export function batonAuth(options: NodeAuthOptions): AuthHook & Closable {
   const { options: verifierOptions, close } = withRevocations(options)
   const verifier = verifierOf(verifierOptions)
+  const header = tokenHeaderName(verifierOptions.header)
   const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     try {
-      request.auth = await authenticate(verifier, request.headers.authorization)
+      request.auth = await authenticate(
+        verifier,
+        request.headers[header] as string | undefined,
+        header,
+      )
       return undefined
     } catch (error) {
       const failure = failureOf(error)

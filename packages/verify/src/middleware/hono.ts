@@ -5,6 +5,7 @@ import {
   failureOf,
   roleFailure,
   scopeFailure,
+  tokenHeaderName,
   verifierOf,
   type AuthFailure,
   type AuthOptions,
@@ -25,10 +26,11 @@ function send(c: Context, failure: AuthFailure): Response {
  */
 export function batonAuth(options: AuthOptions): MiddlewareHandler<BatonEnv> {
   const verifier = verifierOf(options)
+  const header = tokenHeaderName(options.header)
   return async (c, next) => {
     let claims: AccessTokenClaims
     try {
-      claims = await authenticate(verifier, c.req.header('authorization'))
+      claims = await authenticate(verifier, c.req.header(header), header)
     } catch (error) {
       const failure = failureOf(error)
       if (failure === null) throw error

@@ -21,8 +21,10 @@ export function withRevocations(options: NodeAuthOptions): {
   options: AuthOptions
   close: () => Promise<void>
 } {
-  const { revocationRedisUrl, ...rest } = options
-  if (revocationRedisUrl === undefined) return { options: rest, close: async () => undefined }
+  const { revocationRedisUrl, header, ...rest } = options
+  if (revocationRedisUrl === undefined) {
+    return { options: { ...rest, header }, close: async () => undefined }
+  }
   if ('verifier' in rest) {
     throw new TypeError(
       'with a ready verifier, give it `revocations` instead of revocationRedisUrl',
@@ -40,5 +42,5 @@ export function withRevocations(options: NodeAuthOptions): {
       return inner.verify(token)
     },
   }
-  return { options: { verifier }, close: () => subscription.close() }
+  return { options: { verifier, header }, close: () => subscription.close() }
 }

@@ -1,4 +1,8 @@
-import { signingAlgorithms, type SigningAlgorithm } from '@baton-auth/verify/shared'
+import {
+  signingAlgorithms,
+  tokenHeaderName,
+  type SigningAlgorithm,
+} from '@baton-auth/verify/shared'
 import { ConfigError } from '../errors.js'
 import { parseDuration } from './duration.js'
 
@@ -35,6 +39,11 @@ export interface BatonConfig {
   sessionMaxAge: number
   refreshReuseGrace: number
   slidingRefresh: boolean
+  /**
+   * The request header carrying access tokens, lower case: `authorization` (`Bearer <token>`)
+   * or a custom one holding the bare token.
+   */
+  accessTokenHeader: string
   signingAlg: SigningAlgorithm
   allowedOrigins: string[]
   cookieSecure: boolean
@@ -287,6 +296,20 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     doc: 'the "valid access, expired refresh" row of the two-token table',
     default: 'true',
     parse: (text, variable) => boolean(variable, text),
+  },
+  accessTokenHeader: {
+    variable: 'BATON_ACCESS_TOKEN_HEADER',
+    flag: '--access-token-header',
+    group: 'Tokens and sessions',
+    doc: 'request header of access tokens: `Authorization` takes `Bearer <token>`, any other (e.g. `X-AUTH-TOKEN`) the bare token',
+    default: 'Authorization',
+    parse: (text, variable) => {
+      try {
+        return tokenHeaderName(text)
+      } catch (error) {
+        throw new ConfigError(variable, error instanceof Error ? error.message : String(error))
+      }
+    },
   },
   allowedOrigins: {
     variable: 'BATON_ALLOWED_ORIGINS',

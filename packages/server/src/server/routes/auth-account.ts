@@ -6,6 +6,8 @@ import { MeResponse, SessionIdParams, SessionsResponse } from './schemas.js'
 
 export interface AccountRoutesOptions {
   baton: Baton
+  /** `BATON_ACCESS_TOKEN_HEADER`, lower case. */
+  accessTokenHeader: string
 }
 
 const iso = (epochMs: number): string => new Date(epochMs).toISOString()
@@ -26,7 +28,7 @@ function isoOfCreation(epochMs: number): string {
 /** Bearer routes about the signed-in user: who am I, my devices. */
 export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (
   app,
-  { baton },
+  { baton, accessTokenHeader },
 ) => {
   const bearerErrors = [
     'invalid_token',
@@ -49,7 +51,7 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
       schema: { response: { 200: MeResponse } },
     },
     async (request, reply) => {
-      const user = await baton.accounts.me(await requireBearer(baton, request))
+      const user = await baton.accounts.me(await requireBearer(baton, request, accessTokenHeader))
       return reply.header('cache-control', 'no-store').send({
         id: user.id,
         email: user.email,
@@ -67,7 +69,7 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
     errors: bearerErrors,
   })
   app.get('/auth/sessions', sessionsDoc, async (request, reply) => {
-    const claims = await requireBearer(baton, request)
+    const claims = await requireBearer(baton, request, accessTokenHeader)
     const sessions = await baton.sessions.describeSessions(claims.sub, claims.sid)
     const body: SessionsResponse = {
       sessions: sessions.map((session) => ({
@@ -94,7 +96,7 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
       schema: { params: SessionIdParams },
     },
     async (request, reply) => {
-      const claims = await requireBearer(baton, request)
+      const claims = await requireBearer(baton, request, accessTokenHeader)
       await baton.sessions.deleteOwn({ userId: claims.sub, sessionId: request.params.id })
       return reply.code(204).header('cache-control', 'no-store').send()
     },

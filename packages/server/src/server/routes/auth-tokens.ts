@@ -15,6 +15,8 @@ import { sendTokens } from './token-response.js'
 export interface AuthRoutesOptions {
   baton: Baton
   cookie: RefreshCookie
+  /** `BATON_ACCESS_TOKEN_HEADER`, lower case. */
+  accessTokenHeader: string
 }
 
 const deliveryHeader: NonNullable<RouteDoc['headers']> = [
@@ -66,7 +68,7 @@ const signedOut: ResponseDoc = {
  */
 export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
   app,
-  { baton, cookie },
+  { baton, cookie, accessTokenHeader },
 ) => {
   await app.register(fastifyCookie)
 
@@ -160,7 +162,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     try {
       const tokens = await baton.sessions.refresh({
         refreshToken,
-        accessToken: bearerTokenOf(request),
+        accessToken: bearerTokenOf(request, accessTokenHeader),
         context: clientContextOf(request),
       })
       return sendTokens(reply, 200, tokens, mode, cookie)
@@ -199,7 +201,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     // Never reveals whether a token was valid: only a store outage changes the answer.
     await baton.sessions.logout({
       refreshToken: fromBody ?? fromCookie ?? null,
-      accessToken: bearerTokenOf(request),
+      accessToken: bearerTokenOf(request, accessTokenHeader),
     })
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()
@@ -214,7 +216,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
   }
   const logoutAll = { config: { bearer: true, openapi: logoutAllDoc } }
   app.post('/auth/logout-all', logoutAll, async (request, reply) => {
-    const claims = await requireBearer(baton, request)
+    const claims = await requireBearer(baton, request, accessTokenHeader)
     await baton.sessions.logoutEverywhere(claims.sub)
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()
