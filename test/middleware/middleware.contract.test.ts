@@ -75,10 +75,43 @@ describe.each(frameworks)('%s middleware', (framework) => {
     expect(await response.json()).toMatchObject({ error: 'access_token_expired' })
   })
 
-  it('refuses a token for another audience', async () => {
+  it('refuses a token for another audience, saying which and which it expects', async () => {
     const response = await get('/me', `Bearer ${await token({ aud: 'billing-api' })}`)
     expect(response.status).toBe(401)
-    expect(await response.json()).toMatchObject({ error: 'invalid_token' })
+    const message =
+      "The access token is for the audience 'billing-api', not this API's 'orders-api' (the verifier's audience option)."
+    expect(await response.json()).toEqual({ error: 'invalid_token', message })
+    expect(response.headers.get('www-authenticate')).toContain(message)
+  })
+
+  it('refuses a token of another issuer, saying which and which it expects', async () => {
+    const response = await get('/me', `Bearer ${await token({ iss: 'https://other.example' })}`)
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_token',
+      message: expect.stringContaining(
+        "issued by 'https://other.example', not by 'https://auth.example.com'",
+      ) as unknown,
+    })
+  })
+
+  it('refuses a refresh token sent as an access token, saying so', async () => {
+    const refreshToken = await sign(key, claims(), { typ: 'rt+jwt' })
+    const response = await get('/me', `Bearer ${refreshToken}`)
+    expect(await response.json()).toEqual({
+      error: 'invalid_token',
+      message: 'A refresh token was sent where an access token belongs; send the access token.',
+    })
+  })
+
+  it('keeps a forged claim printable and short in the challenge header', async () => {
+    const response = await get(
+      '/me',
+      `Bearer ${await token({ aud: `x\r\nSet-Cookie: a=b${'y'.repeat(200)}` })}`,
+    )
+    expect(response.status).toBe(401)
+    const challenge = response.headers.get('www-authenticate') ?? ''
+    expect(challenge).not.toMatch(/[\r\n]/)
+    expect(challenge.length).toBeLessThan(300)
   })
 
   it('refuses a revoked session with session_revoked', async () => {

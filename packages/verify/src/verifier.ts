@@ -140,7 +140,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const header = headerOf(token.slice(0, firstDot))
       if (header === null) throw invalidToken('header is not a JSON object')
       const headerIssue = headerProblem(header, tokenTypes.access)
-      if (headerIssue !== null) throw invalidToken(headerIssue)
+      if (headerIssue !== null) throw headerRefusal(headerIssue, header)
       const kid = header.kid as string
       const alg = header.alg as string
       if (!algorithms.includes(alg as VerifyAlgorithm)) throw invalidToken(`alg ${alg} not allowed`)
@@ -159,7 +159,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const claims = decodeSignedJSONObject(token.slice(firstDot + 1, secondDot))
       if (claims === null) throw invalidToken('payload is not a JSON object')
       const claimsIssue = claimsProblem(claims, { issuer, audience, nowSeconds, tolerance })
-      if (claimsIssue !== null) throw invalidToken(claimsIssue)
+      if (claimsIssue !== null) throw claimsRefusal(claimsIssue, claims, { issuer, audience })
       if (typeof claims.scope !== 'string' || !Array.isArray(claims.roles)) {
         throw invalidToken('scope or roles missing')
       }
@@ -183,4 +183,56 @@ export function hasScopes(claims: Pick<AccessTokenClaims, 'scope'>, required: st
 /** True when the `roles` claim holds at least one of `accepted`. */
 export function hasAnyRole(claims: Pick<AccessTokenClaims, 'roles'>, accepted: string[]): boolean {
   return accepted.length === 0 || accepted.some((role) => claims.roles.includes(role))
+}
+
+/**
+ * The refusals a developer wiring up an API meets first (a token for another audience or issuer,
+ * a refresh token where an access token belongs), in words that say what to change; the terse
+ * `detail` stays for logs. Token values are shown shortened and printable only, since they end
+ * up in a `WWW-Authenticate` header.
+ */
+function headerRefusal(issue: string, header: Readonly<Record<string, unknown>>): VerifyError {
+  if (!issue.startsWith('typ ')) return invalidToken(issue)
+  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : ''
+  const message =
+    typ === tokenTypes.refresh || typ === `application/${tokenTypes.refresh}`
+      ? 'A refresh token was sent where an access token belongs; send the access token.'
+      : `The token's type is ${shown(header.typ)}, not an access token (${tokenTypes.access}).`
+  return new VerifyError('invalid_token', message, issue)
+}
+
+function claimsRefusal(
+  issue: string,
+  claims: Readonly<Record<string, unknown>>,
+  expected: { issuer: string; audience: string },
+): VerifyError {
+  switch (issue) {
+    case 'wrong aud':
+      return new VerifyError(
+        'invalid_token',
+        `The access token is for the audience ${shown(claims.aud)}, not this API's ` +
+          `${shown(expected.audience)} (the verifier's audience option).`,
+        issue,
+      )
+    case 'wrong iss':
+      return new VerifyError(
+        'invalid_token',
+        `The access token was issued by ${shown(claims.iss)}, not by ${shown(expected.issuer)} ` +
+          "(the verifier's issuer option).",
+        issue,
+      )
+    default:
+      return invalidToken(issue)
+  }
+}
+
+function shown(value: unknown): string {
+  if (value === undefined) return '(none)'
+  const text = Array.isArray(value) ? value.map(textOf).join(', ') : textOf(value)
+  const printable = text.replace(/[^\x20-\x7e]/g, '?')
+  return `'${printable.length > 80 ? `${printable.slice(0, 77)}...` : printable}'`
+}
+
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
 }
