@@ -112,6 +112,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     observer,
     loginMaxFailures: config.loginMaxFailures,
     loginFailureWindow: config.loginFailureWindow,
+    scopes,
   })
   const oauth = new OAuthService({
     clients: new OAuthClients({ configured: config.oauthClients, store: options.database }),

@@ -413,7 +413,9 @@ export class SessionService {
       jti: session.currentJti,
       iat: session.currentIssuedAt,
       exp: session.currentExpiresAt,
-      ...(session.clientId === null ? {} : { clientId: session.clientId, scope: session.scope }),
+      ...(session.clientId === null
+        ? { scope: session.scope }
+        : { clientId: session.clientId, scope: session.scope }),
     })
     return {
       accessToken,

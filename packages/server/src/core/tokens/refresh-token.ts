@@ -86,6 +86,9 @@ export class RefreshTokens {
     if (claims.clientId !== undefined) {
       payload.client_id = claims.clientId
       payload.scope = claims.scope ?? ''
+    } else if (claims.scope !== undefined && claims.scope !== '') {
+      // An /auth session signed in with a scope: a refresh may narrow within it, unread.
+      payload.scope = claims.scope
     }
     return this.#options.keyring.signer().sign(refreshTokenType, payload)
   }

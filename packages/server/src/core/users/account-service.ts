@@ -1,3 +1,4 @@
+import type { ScopePolicy } from '../oauth/scope-policy.js'
 import type { Clock } from '../clock.js'
 import { BatonError, RateLimitedError } from '../errors.js'
 import type { BatonObserver } from '../events.js'
@@ -19,6 +20,8 @@ export interface AccountServiceOptions {
   /** Seconds. */
   loginFailureWindow: number
   observer: BatonObserver
+  /** Which scopes a user's roles allow (`/auth` sign-in with a `scope`). */
+  scopes: ScopePolicy
 }
 
 /** The OAuth password grant: the session belongs to a client and holds a scope. */
@@ -63,14 +66,25 @@ export class AccountService {
     return { id: user.id, email: user.email, roles: user.roles, createdAt: user.createdAt }
   }
 
-  async signup(email: string, password: string, context: ClientContext): Promise<IssuedTokens> {
+  /**
+   * `scope`: what the new session's access tokens carry, within what a new user's roles allow;
+   * refused (`invalid_scope`) before anything is written.
+   */
+  async signup(
+    email: string,
+    password: string,
+    context: ClientContext,
+    scope?: string,
+  ): Promise<IssuedTokens> {
     const normalized = normalizeEmail(email)
     checkNewPassword(password)
+    const roles = ['user']
+    const grant = { scope: this.#o.scopes.grant(scope, roles), clientId: null }
     const user: UserRecord = {
       id: randomId(),
       email: normalized,
       passwordHash: await this.#o.hasher.hash(password),
-      roles: ['user'],
+      roles,
       createdAt: this.#o.clock.now(),
     }
     if (!(await this.#o.users.createUser(user))) {
@@ -78,7 +92,7 @@ export class AccountService {
     }
     this.#o.observer.login?.('signup')
     await this.#event('signup', user.id, null, context)
-    return this.#o.sessions.start(user, context)
+    return this.#o.sessions.start(user, context, grant)
   }
 
   /**
@@ -90,13 +104,19 @@ export class AccountService {
     email: string,
     password: string,
     context: ClientContext,
-    oauth?: OAuthLogin,
+    grant?: OAuthLogin | { scope: string | undefined },
   ): Promise<IssuedTokens> {
+    // A malformed scope is refused before the password is checked (and counted).
+    if (grant !== undefined && 'scope' in grant) this.#o.scopes.parse(grant.scope)
     const user = await this.authenticate(email, password, context)
     const tokens = await this.#o.sessions.start(
       user,
       context,
-      oauth && { clientId: oauth.clientId, scope: oauth.scopeFor(user) },
+      grant === undefined
+        ? undefined
+        : 'clientId' in grant
+          ? { clientId: grant.clientId, scope: grant.scopeFor(user) }
+          : { clientId: null, scope: this.#o.scopes.grant(grant.scope, user.roles) },
     )
     await this.#event('login', user.id, tokens.session.id, context)
     return tokens

@@ -79,6 +79,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     responses: { 201: tokens('Signed up and signed in') },
     errors: [
       'invalid_request',
+      'invalid_scope',
       'weak_password',
       'email_taken',
       'payload_too_large',
@@ -92,6 +93,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       request.body.email,
       request.body.password,
       clientContextOf(request),
+      request.body.scope,
     )
     return sendTokens(reply, 201, tokens, mode, cookie)
   })
@@ -106,6 +108,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     responses: { 200: tokens('Signed in') },
     errors: [
       'invalid_request',
+      'invalid_scope',
       'invalid_credentials',
       'payload_too_large',
       'rate_limited',
@@ -119,6 +122,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       request.body.email,
       request.body.password,
       clientContextOf(request),
+      request.body.scope === undefined ? undefined : { scope: request.body.scope },
     )
     return sendTokens(reply, 200, tokens, mode, cookie)
   })
@@ -135,6 +139,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     responses: { 200: tokens('Refreshed') },
     errors: [
       'invalid_request',
+      'invalid_scope',
       'invalid_token',
       'refresh_token_expired',
       'refresh_token_reused',
@@ -162,6 +167,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     try {
       const tokens = await baton.sessions.refresh({
         refreshToken,
+        scope: request.body?.scope,
         accessToken: bearerTokenOf(request, accessTokenHeader),
         context: clientContextOf(request),
       })

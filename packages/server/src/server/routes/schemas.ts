@@ -15,6 +15,14 @@ export const CredentialsBody = Type.Object(
       maxLength: 4096,
       description: '8 to 128 characters, not one of the 100,000 most common passwords.',
     }),
+    scope: Type.Optional(
+      Type.String({
+        maxLength: 1024,
+        description:
+          'Space-separated scopes for the access tokens of this session, each one the user’s ' +
+          'roles allow (BATON_SCOPES); none by default. Refused with `invalid_scope` otherwise.',
+      }),
+    ),
   },
   { description: 'An email and a password.' },
 )
@@ -27,6 +35,14 @@ export const RefreshTokenBody = Type.Union(
         Type.String({
           maxLength: maxTokenLength,
           description: 'Body mode: the refresh token. Cookie mode: leave out and send the cookie.',
+        }),
+      ),
+      scope: Type.Optional(
+        Type.String({
+          maxLength: 1024,
+          description:
+            'Narrows the new access token to these scopes, within what the session was granted; ' +
+            'the session keeps its grant.',
         }),
       ),
     }),
