@@ -94,6 +94,19 @@ describe('bad tokens are 401 invalid_token', () => {
   )
 })
 
+it('logout signs out whatever else the body holds (a stray scope included)', async () => {
+  const session = await signup(server)
+  const response = await server.app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    payload: { refreshToken: session.refreshToken, scope: 5 },
+  })
+  expect(response.statusCode).toBe(204)
+  expect((await refresh(server, session.refreshToken)).json()).toMatchObject({
+    error: 'session_revoked',
+  })
+})
+
 describe('validation errors name the field in plain words', () => {
   const cases: [string, unknown, RegExp][] = [
     ['a number as email', { email: 123, password: 'correct horse' }, /^email must be a string\.$/],

@@ -9,7 +9,7 @@ import { bearerTokenOf, requireBearer } from '../bearer.js'
 import { clientContextOf } from '../client-context.js'
 import { deliveryModeOf, type RefreshCookie } from '../refresh-delivery.js'
 import type { ResponseDoc, RouteDoc } from '../openapi.js'
-import { CredentialsBody, RefreshTokenBody, TokenResponse } from './schemas.js'
+import { CredentialsBody, LogoutBody, RefreshTokenBody, TokenResponse } from './schemas.js'
 import { sendTokens } from './token-response.js'
 
 export interface AuthRoutesOptions {
@@ -196,7 +196,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     errors: ['invalid_request', 'csrf_origin_mismatch', 'payload_too_large', 'store_unavailable'],
   }
   const logout = {
-    schema: { body: RefreshTokenBody },
+    schema: { body: LogoutBody },
     preValidation: impossibleRefreshToken('ignore'),
     config: { openapi: logoutDoc },
   }

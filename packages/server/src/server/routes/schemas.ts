@@ -52,6 +52,23 @@ export const RefreshTokenBody = Type.Union(
 )
 export type RefreshTokenBody = Static<typeof RefreshTokenBody>
 
+/** `/auth/logout`: only the token; anything else is ignored, so the sign-out always happens. */
+export const LogoutBody = Type.Union(
+  [
+    Type.Object({
+      refreshToken: Type.Optional(
+        Type.String({
+          maxLength: maxTokenLength,
+          description: 'Body mode: the refresh token. Cookie mode: leave out and send the cookie.',
+        }),
+      ),
+    }),
+    Type.Null(),
+  ],
+  { description: 'Optional: an empty body is no body.' },
+)
+export type LogoutBody = Static<typeof LogoutBody>
+
 export const SessionIdParams = Type.Object({
   id: Type.String({ maxLength: 128, description: 'A session id (`sid`) of the signed-in user.' }),
 })
