@@ -20,6 +20,7 @@ export {
   bearerTokenOf,
   headerExample,
   invalidTokenChallenge,
+  malformedTokenHeader,
   tokenHeaderName,
   tokenOfHeader,
 } from './middleware/bearer-challenge.js'

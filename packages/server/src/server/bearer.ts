@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Baton } from '../core/baton.js'
 import type { AccessTokenClaims } from '../core/tokens/access-token.js'
 import { BatonError } from '../core/errors.js'
-import { headerExample, tokenOfHeader } from '@baton-auth/verify/shared'
+import { malformedTokenHeader, tokenOfHeader } from '@baton-auth/verify/shared'
 import { MissingBearerTokenError } from './error-handler.js'
 
 /**
@@ -28,14 +28,7 @@ export async function requireBearer(
   if (token === null) {
     if (headerValue(request, header) === undefined) throw new MissingBearerTokenError(header)
     // Present but not in the expected form: an error, not a missing credential.
-    throw new BatonError(
-      'invalid_token',
-      header === 'authorization'
-        ? 'The Authorization header must be "Bearer <token>".'
-        : `The ${header} header must hold the access token alone.`,
-    )
+    throw new BatonError('invalid_token', malformedTokenHeader(header))
   }
   return baton.authenticate(token)
 }
-
-export { headerExample }

@@ -63,6 +63,13 @@ export function headerExample(header: string): string {
   return header === 'authorization' ? 'Authorization: Bearer <token>' : `${header}: <token>`
 }
 
+/** Why a present `header` (lower case) holds no token in the expected form. */
+export function malformedTokenHeader(header: string): string {
+  return header === 'authorization'
+    ? 'The Authorization header must be "Bearer <token>".'
+    : `The ${header} header must hold the access token alone.`
+}
+
 /**
  * The token in the value of `header` (lower case): `Authorization: Bearer <token>`, or the bare
  * token of any other header. Null when there is none in the expected form.
@@ -117,14 +124,7 @@ export async function authenticate(
     throw new MissingTokenError(header)
   }
   const token = tokenOfHeader(header, value)
-  if (token === null) {
-    throw new VerifyError(
-      'invalid_token',
-      header === 'authorization'
-        ? 'The Authorization header must be "Bearer <token>".'
-        : `The ${header} header must hold the access token alone.`,
-    )
-  }
+  if (token === null) throw new VerifyError('invalid_token', malformedTokenHeader(header))
   return verifier.verify(token)
 }
 

@@ -413,9 +413,8 @@ export class SessionService {
       jti: session.currentJti,
       iat: session.currentIssuedAt,
       exp: session.currentExpiresAt,
-      ...(session.clientId === null
-        ? { scope: session.scope }
-        : { clientId: session.clientId, scope: session.scope }),
+      scope: session.scope,
+      ...(session.clientId === null ? {} : { clientId: session.clientId }),
     })
     return {
       accessToken,

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox'
 import { maxTokenLength } from '@baton-auth/verify/shared'
 import { batonErrorCodes } from '../../core/errors.js'
 
@@ -28,45 +28,34 @@ export const CredentialsBody = Type.Object(
 )
 export type CredentialsBody = Static<typeof CredentialsBody>
 
-export const RefreshTokenBody = Type.Union(
-  [
-    Type.Object({
-      refreshToken: Type.Optional(
-        Type.String({
-          maxLength: maxTokenLength,
-          description: 'Body mode: the refresh token. Cookie mode: leave out and send the cookie.',
-        }),
-      ),
-      scope: Type.Optional(
-        Type.String({
-          maxLength: 1024,
-          description:
-            'Narrows the new access token to these scopes, within what the session was granted; ' +
-            'the session keeps its grant.',
-        }),
-      ),
-    }),
-    Type.Null(),
-  ],
-  { description: 'Optional: an empty body is no body.' },
+const refreshTokenField = Type.Optional(
+  Type.String({
+    maxLength: maxTokenLength,
+    description: 'Body mode: the refresh token. Cookie mode: leave out and send the cookie.',
+  }),
 )
+
+/** A JSON object of `properties`, or no body at all. */
+const optionalBody = <Properties extends TProperties>(properties: Properties) =>
+  Type.Union([Type.Object(properties), Type.Null()], {
+    description: 'Optional: an empty body is no body.',
+  })
+
+export const RefreshTokenBody = optionalBody({
+  refreshToken: refreshTokenField,
+  scope: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description:
+        'Narrows the new access token to these scopes, within what the session was granted; ' +
+        'the session keeps its grant.',
+    }),
+  ),
+})
 export type RefreshTokenBody = Static<typeof RefreshTokenBody>
 
 /** `/auth/logout`: only the token; anything else is ignored, so the sign-out always happens. */
-export const LogoutBody = Type.Union(
-  [
-    Type.Object({
-      refreshToken: Type.Optional(
-        Type.String({
-          maxLength: maxTokenLength,
-          description: 'Body mode: the refresh token. Cookie mode: leave out and send the cookie.',
-        }),
-      ),
-    }),
-    Type.Null(),
-  ],
-  { description: 'Optional: an empty body is no body.' },
-)
+export const LogoutBody = optionalBody({ refreshToken: refreshTokenField })
 export type LogoutBody = Static<typeof LogoutBody>
 
 export const SessionIdParams = Type.Object({

@@ -241,17 +241,11 @@ function rotationValues(next: SessionRotation): Partial<RecordValues> {
   }
 }
 
-/** The fields a rotation replaces, in the order the rotate script takes them (record-layout.ts). */
-export function encodeRotation(next: SessionRotation): Buffer[] {
-  const values = rotationValues(next)
-  return rotationFields.map((field) => encodeField(field, values))
-}
-
 /**
  * One rotation as the rotate script takes it (scripts.ts), in one argument that Redis's C
  * `struct.unpack` reads in a single call: now, purgeAt and the new token's expiresAt as big-endian
- * doubles (exact below 2^53), then the expected jti and `encodeRotation`'s fields, each as encoded
- * in a record, behind a big-endian 16-bit length.
+ * doubles (exact below 2^53), then the expected jti and the fields a rotation replaces
+ * (ROTATION_FIELDS), each as encoded in a record, behind a big-endian 16-bit length.
  */
 export function encodeRotationRequest(expectedJti: string, next: SessionRotation): Buffer {
   const writer = new Writer()
