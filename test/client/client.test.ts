@@ -6,6 +6,7 @@ import {
   memoryStorage,
   type BatonClient,
   type ClientOptions,
+  type SessionEvent,
   type TokenStorage,
 } from '@baton-auth/client'
 import { ManualClock } from '../helpers/clock.js'
@@ -467,5 +468,122 @@ describe('cookie delivery', () => {
     await page.logoutEverywhere()
     expect(browser.jar.has('__Secure-baton_rt')).toBe(false)
     expect((await failure(other.client.me())).code).toBe('session_revoked')
+  })
+})
+
+describe('session events', () => {
+  it('says when the session changes and why it ended: signed out, revoked, reused, expired', async () => {
+    await startBaton({ BATON_REFRESH_TOKEN_TTL: '1h' })
+    const account = credentials()
+    const events = (client: BatonClient) => {
+      const seen: SessionEvent[] = []
+      client.onSessionChange((event) => seen.push(event))
+      return seen
+    }
+
+    const laptop = bodyClient()
+    const onLaptop = events(laptop.client)
+    const signedUp = await laptop.client.signup(account)
+    expect(onLaptop).toEqual([
+      { type: 'changed', sessionId: signedUp.sessionId, user: signedUp.user },
+    ])
+
+    const phone = bodyClient()
+    const onPhone = events(phone.client)
+    const onPhoneSession = await phone.client.login(account)
+    await laptop.client.revokeSession(onPhoneSession.sessionId)
+    await failure(phone.client.me())
+    expect(onPhone.at(-1)).toEqual({ type: 'ended', reason: 'revoked', code: 'session_revoked' })
+
+    const tablet = bodyClient()
+    const onTablet = events(tablet.client)
+    await tablet.client.login(account)
+    const stolen = await refreshTokenIn(tablet.storage)
+    await fetch(`${baseUrl}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: stolen }),
+    })
+    server!.clock.advance(901)
+    await failure(tablet.client.getAccessToken())
+    expect(onTablet.at(-1)).toEqual({
+      type: 'ended',
+      reason: 'reused',
+      code: 'refresh_token_reused',
+    })
+
+    const desktop = bodyClient()
+    const onDesktop = events(desktop.client)
+    await desktop.client.login(account)
+    // Both tokens expired: row 4 of the two-token table, sign in again.
+    server!.clock.advance(3601)
+    await failure(desktop.client.getAccessToken())
+    expect(onDesktop.at(-1)).toEqual({ type: 'ended', reason: 'expired', code: 'login_required' })
+
+    // Unsubscribed listeners hear nothing; a sign-out is the last event, once.
+    const unsubscribe = laptop.client.onSessionChange(() => {
+      throw new Error('unsubscribed listener called')
+    })
+    unsubscribe()
+    await laptop.client.logout()
+    await laptop.client.logout()
+    expect(onLaptop.slice(1)).toEqual([{ type: 'ended', reason: 'signed_out', code: 'signed_out' }])
+    // A session that was never there ends nothing.
+    const stranger = bodyClient()
+    const onStranger = events(stranger.client)
+    await failure(stranger.client.getAccessToken())
+    expect(onStranger).toEqual([])
+  })
+})
+
+describe('proactive refresh and clocks', () => {
+  it('refreshes on its own at about 80 % of the access lifetime, before any call needs it', async () => {
+    // Real time here: a 3-second access token, refreshed between 2.25 and 2.55 seconds.
+    await startBaton({ BATON_ACCESS_TOKEN_TTL: '3s' })
+    const { client, count } = bodyClient({ now: Date.now })
+    closers.push(async () => client.close())
+    await client.signup(credentials())
+    const signedInAt = Date.now()
+    const refreshed = new Promise<number>((resolve) => {
+      const stop = setInterval(() => {
+        if (count('POST /auth/refresh') > 0) {
+          clearInterval(stop)
+          resolve(Date.now() - signedInAt)
+        }
+      }, 20)
+    })
+    const after = await refreshed
+    expect(after).toBeGreaterThan(2000)
+    expect(after).toBeLessThan(2900)
+    expect(count('POST /auth/refresh')).toBe(1)
+  })
+
+  it('does not refresh on its own when proactiveRefresh is false', async () => {
+    await startBaton({ BATON_ACCESS_TOKEN_TTL: '1s' })
+    const { client, count } = bodyClient({ now: Date.now, proactiveRefresh: false })
+    closers.push(async () => client.close())
+    await client.signup(credentials())
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    expect(count('POST /auth/refresh')).toBe(0)
+  })
+
+  it("judges expiry by the server's clock from its Date header, after the device clock is set back", async () => {
+    await startBaton()
+    // The device clock is an hour behind the server's, then its owner sets it another hour back.
+    let deviceBehind = 3_600_000
+    const { client, sent, count } = bodyClient({ now: () => server!.clock.now() - deviceBehind })
+    await client.signup(credentials())
+    expect(Math.round(client.clockSkew / 1000)).toBe(3600)
+    deviceBehind += 3_600_000
+    await client.me() // any answer from Baton carries its Date
+    expect(Math.round(client.clockSkew / 1000)).toBe(7200)
+
+    server!.clock.advance(880)
+    // 20 seconds left by the server's clock, inside the 30-second leeway: refreshed before use.
+    // Trusting the device clock, the client would send the token and meet a 401 first.
+    const response = await client.fetch(`${baseUrl}/auth/me`)
+    expect(response.status).toBe(200)
+    expect(sent.slice(-2)).toEqual(['POST /auth/refresh', 'GET /auth/me'])
+    expect(count('POST /auth/refresh')).toBe(1)
   })
 })

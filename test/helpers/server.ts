@@ -66,6 +66,11 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
     hasher: options.hasher,
     logger: options.logger,
   })
+  // The Date header follows the test's clock as a real server's follows the real one: the
+  // client reads the server's time from it.
+  server.app.addHook('onSend', async (_request, reply) => {
+    reply.header('date', new Date(clock.now()).toUTCString())
+  })
   return {
     ...server,
     config,

@@ -1,6 +1,20 @@
+import { openTabs, type TabMessage, type Tabs } from './cross-tab.js'
 import { BatonClientError, errorOf, sessionEndingCodes } from './errors.js'
 import { memoryStorage, type TokenStorage } from './storage.js'
-import type { Credentials, Me, Session, SignedIn, TokenResponse } from './types.js'
+import type { Credentials, Me, Session, SignedIn, TokenResponse, User } from './types.js'
+
+/**
+ * Why a session ended: `expired` (its refresh token or maximum age ran out), `revoked` (signed
+ * out from another device or by an administrator), `reused` (an old refresh token came back:
+ * theft, so the server ended the session), `signed_out` (this client, or another tab of it).
+ */
+export type SessionEndReason = 'expired' | 'revoked' | 'reused' | 'signed_out'
+
+export type SessionEvent =
+  /** Signed in, or the session was found (a reload in cookie delivery), or another tab changed it. */
+  | { type: 'changed'; sessionId: string; user: User | null }
+  /** `code` is the API's error code behind the reason (`session_revoked`, ...), or `signed_out`. */
+  | { type: 'ended'; reason: SessionEndReason; code: string }
 
 /**
  * How the refresh token travels (docs/api.md, "Delivery of the refresh token"). `cookie`: in an
@@ -33,6 +47,21 @@ export interface ClientOptions {
    * bare token. @default 'Authorization'
    */
   accessTokenHeader?: string
+  /**
+   * Refresh before the access token expires, at about 80 % of its lifetime (with jitter, so
+   * many clients do not come at once), while the page is visible; again on waking from sleep,
+   * coming back online or to the foreground. @default true
+   */
+  proactiveRefresh?: boolean
+  /**
+   * Share one session between the tabs of an origin: one refreshes, the others receive its
+   * tokens, and a sign-out reaches them all (BroadcastChannel, Web Locks). @default true in a
+   * browser page with `cookie` delivery (the tabs share the cookie); with `body` delivery only
+   * when the tabs share `storage` too.
+   */
+  crossTab?: boolean
+  /** Milliseconds a tab waits for another's refresh before it refreshes itself. @default 5000 */
+  lockTimeout?: number
 }
 
 export interface BatonClient {
@@ -71,13 +100,29 @@ export interface BatonClient {
    * the request once more. Other answers come back as they are.
    */
   fetch(input: Request | URL | string, init?: RequestInit): Promise<Response>
+  /** Calls `listener` when the session changes or ends; returns the unsubscribe. */
+  onSessionChange(listener: (event: SessionEvent) => void): () => void
+  /**
+   * How far the server's clock is ahead of this device's, in ms, as the `Date` headers of its
+   * answers say (to a second). Expiry is judged on the server's time, so a wrong device clock
+   * neither refreshes too late nor too often.
+   */
+  readonly clockSkew: number
+  /** Stops timers and listeners and leaves the tabs' channel. The session stays signed in. */
+  close(): void
 }
 
 interface AccessToken {
   token: string
-  /** By this client's clock. */
+  /** By the server's clock. */
   expiresAt: number
   lifetime: number
+}
+
+const endReasons: Record<string, SessionEndReason> = {
+  refresh_token_reused: 'reused',
+  session_revoked: 'revoked',
+  invalid_token: 'revoked',
 }
 
 const jsonType = 'application/json'
@@ -95,11 +140,23 @@ class Client implements BatonClient {
   readonly #leeway: number
   readonly #now: () => number
   readonly #tokenHeader: string
+  readonly #proactive: boolean
+  readonly #tabs: Tabs | null = null
+  readonly #listeners = new Set<(event: SessionEvent) => void>()
+  #stopListening = (): void => {}
   #access: AccessToken | null = null
   #sessionId: string | null = null
   #refreshing: Promise<string> | null = null
   /** Bumped whenever the session changes hands (login, logout), so a late refresh is dropped. */
   #generation = 0
+  /** Server time minus this device's, ms. */
+  #offset = 0
+  #offsetKnown = false
+  #timer: ReturnType<typeof setTimeout> | undefined
+  /** Proactive refreshes that failed in a row (an outage, no network): they back off. */
+  #failures = 0
+  /** Resolves a tab's wait for the token another tab is fetching. */
+  #tokenArrived = (): void => {}
 
   constructor(options: ClientOptions) {
     if (options.delivery !== 'cookie' && options.delivery !== 'body') {
@@ -126,6 +183,35 @@ class Client implements BatonClient {
         `createClient: accessTokenHeader "${options.accessTokenHeader}" is not a header name`,
       )
     }
+    this.#proactive = options.proactiveRefresh ?? true
+    const page = typeof document !== 'undefined' && typeof addEventListener === 'function'
+    if (options.crossTab ?? (page && this.#delivery === 'cookie')) {
+      this.#tabs = openTabs(
+        `baton ${this.#base} ${this.#storageKey}`,
+        options.lockTimeout ?? 5000,
+        (message) => this.#receive(message),
+      )
+    }
+    if (page) {
+      // Timers stop in sleep and in background tabs: on the way back the token may be near
+      // its end, and a refresh that failed offline can try again.
+      const wake = (): void => {
+        this.#failures = 0
+        this.#schedule()
+      }
+      document.addEventListener('visibilitychange', wake)
+      addEventListener('online', wake)
+      addEventListener('pageshow', wake)
+      this.#stopListening = () => {
+        document.removeEventListener('visibilitychange', wake)
+        removeEventListener('online', wake)
+        removeEventListener('pageshow', wake)
+      }
+    }
+  }
+
+  get clockSkew(): number {
+    return this.#offset
   }
 
   signup(credentials: Credentials): Promise<SignedIn> {
@@ -139,7 +225,7 @@ class Client implements BatonClient {
   async logout(): Promise<void> {
     const accessToken = this.#access?.token
     const refreshToken = this.#delivery === 'body' ? await this.#storedRefreshToken() : undefined
-    await this.#forget()
+    await this.#end('signed_out')
     // In body mode with nothing held there is nothing to sign out; in cookie mode the cookie may
     // be there whatever this object knows (a reload), and only the server can clear it.
     if (this.#delivery === 'body' && accessToken === undefined && refreshToken === undefined) {
@@ -163,10 +249,10 @@ class Client implements BatonClient {
     })
     if (!response.ok) {
       const error = await errorOf(response)
-      if (sessionEndingCodes.has(error.code)) await this.#forget()
+      if (sessionEndingCodes.has(error.code)) await this.#end(error.code)
       throw error
     }
-    await this.#forget()
+    await this.#end('signed_out')
   }
 
   async me(): Promise<Me> {
@@ -182,7 +268,7 @@ class Client implements BatonClient {
   async revokeSession(id: string): Promise<void> {
     const current = id === this.#sessionId
     await this.#bearerJson('DELETE', `/auth/sessions/${encodeURIComponent(id)}`)
-    if (current) await this.#forget()
+    if (current) await this.#end('signed_out')
   }
 
   getAccessToken(): Promise<string> {
@@ -199,6 +285,17 @@ class Client implements BatonClient {
     if (response.status !== 401 || !(await isAccessTokenExpired(response))) return response
     const fresh = await this.#refreshAfterRejection(token)
     return this.#fetch(withToken(request, this.#tokenHeader, fresh))
+  }
+
+  onSessionChange(listener: (event: SessionEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  close(): void {
+    clearTimeout(this.#timer)
+    this.#stopListening()
+    this.#tabs?.close()
   }
 
   async #signIn(path: string, credentials: Credentials): Promise<SignedIn> {
@@ -222,14 +319,36 @@ class Client implements BatonClient {
     }
   }
 
-  /** One refresh at a time: callers arriving while one is in flight get its result. */
+  /**
+   * One refresh at a time: callers arriving while one is in flight get its result, and tabs
+   * sharing the session take turns, a tab that waited using what the one before it fetched.
+   */
   #refresh(): Promise<string> {
     if (this.#refreshing !== null) return this.#refreshing
-    const refreshing = this.#sendRefresh().finally(() => {
+    const stale = this.#access?.token
+    const refreshing = (
+      this.#tabs === null
+        ? this.#sendRefresh()
+        : this.#tabs.exclusive((contended) => this.#refreshUnlessDone(stale, contended))
+    ).finally(() => {
       if (this.#refreshing === refreshing) this.#refreshing = null
     })
     this.#refreshing = refreshing
     return refreshing
+  }
+
+  async #refreshUnlessDone(stale: string | undefined, contended: boolean): Promise<string> {
+    // The tab that held the lock posted its token before letting go; the message and the lock
+    // travel apart, so it may land a moment after the lock.
+    if (contended && this.#access?.token === stale) {
+      await new Promise<void>((resolve) => {
+        this.#tokenArrived = resolve
+        setTimeout(resolve, 200)
+      })
+    }
+    const access = this.#access
+    if (access !== null && access.token !== stale && !this.#nearExpiry(access)) return access.token
+    return this.#sendRefresh()
   }
 
   /**
@@ -259,7 +378,7 @@ class Client implements BatonClient {
     if (generation !== this.#generation) return this.getAccessToken()
     if (!response.ok) {
       const error = await errorOf(response)
-      if (sessionEndingCodes.has(error.code)) await this.#forget()
+      if (sessionEndingCodes.has(error.code)) await this.#end(error.code)
       throw error
     }
     const tokens = await tokensOf(response)
@@ -276,8 +395,63 @@ class Client implements BatonClient {
       await this.#storage.set(this.#storageKey, tokens.refreshToken)
     }
     const lifetime = tokens.expiresIn * 1000
-    this.#access = { token: tokens.accessToken, expiresAt: this.#now() + lifetime, lifetime }
-    this.#sessionId = tokens.sessionId
+    const message: TabMessage = {
+      type: 'token',
+      token: tokens.accessToken,
+      expiresAt: this.#serverNow() + lifetime,
+      lifetime,
+      sessionId: tokens.sessionId,
+      user: tokens.user,
+    }
+    this.#adopt(message)
+    this.#tabs?.post(message)
+  }
+
+  /** A token fetched here or by another tab. */
+  #adopt(message: TabMessage & { type: 'token' }): void {
+    this.#access = {
+      token: message.token,
+      expiresAt: message.expiresAt,
+      lifetime: message.lifetime,
+    }
+    this.#failures = 0
+    this.#schedule()
+    this.#tokenArrived()
+    if (message.sessionId !== this.#sessionId) {
+      this.#sessionId = message.sessionId
+      this.#emit({ type: 'changed', sessionId: message.sessionId, user: message.user })
+    }
+  }
+
+  #receive(message: TabMessage): void {
+    if (message.type === 'ended') {
+      void this.#end(message.code, false)
+      return
+    }
+    const held = this.#access
+    // A session another tab signed in to replaces this one; of one session's tokens the
+    // later wins.
+    if (
+      held === null ||
+      message.sessionId !== this.#sessionId ||
+      message.expiresAt > held.expiresAt
+    ) {
+      this.#generation++
+      this.#adopt(message)
+    }
+  }
+
+  /**
+   * Forgets the session and tells the app and the other tabs why, when there was one to end
+   * (a reload in cookie delivery that finds no cookie ends nothing).
+   */
+  async #end(code: string, tellTabs = true): Promise<void> {
+    const had = this.#access !== null || this.#sessionId !== null
+    await this.#forget()
+    if (!had) return
+    if (tellTabs) this.#tabs?.post({ type: 'ended', code })
+    const reason = code === 'signed_out' ? code : (endReasons[code] ?? 'expired')
+    this.#emit({ type: 'ended', reason, code })
   }
 
   async #forget(): Promise<void> {
@@ -285,7 +459,68 @@ class Client implements BatonClient {
     this.#refreshing = null
     this.#access = null
     this.#sessionId = null
+    clearTimeout(this.#timer)
     if (this.#delivery === 'body') await this.#storage.remove(this.#storageKey)
+  }
+
+  #emit(event: SessionEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event)
+      } catch (error) {
+        // An app's listener that throws is its bug, reported as uncaught, not the client's.
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
+  }
+
+  /**
+   * Arms the proactive refresh at about 80 % of the token's lifetime (give or take 5 %), or,
+   * after failures, after a back-off of 2, 4, 8 ... up to 60 seconds.
+   */
+  #schedule(): void {
+    clearTimeout(this.#timer)
+    const access = this.#access
+    if (!this.#proactive || access === null) return
+    const delay =
+      this.#failures > 0
+        ? Math.min(60_000, 1000 * 2 ** this.#failures)
+        : access.expiresAt - access.lifetime * (0.15 + Math.random() * 0.1) - this.#serverNow()
+    this.#timer = setTimeout(() => this.#refreshAhead(), Math.max(0, delay))
+    // In Node, a pending refresh does not keep the process alive.
+    ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+
+  #refreshAhead(): void {
+    // A hidden tab waits: the visible one refreshes for all, or this one when it is shown.
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return
+    const held = this.#access
+    if (held === null) return
+    this.#refresh().catch(() => {
+      if (this.#access === held) {
+        this.#failures++
+        this.#schedule()
+      }
+    })
+  }
+
+  #serverNow(): number {
+    return this.#now() + this.#offset
+  }
+
+  /** Reads the server's clock from the `Date` of an answer. */
+  #observe(response: Response): void {
+    const date = Date.parse(response.headers.get('date') ?? '')
+    if (Number.isNaN(date)) return
+    // The header counts whole seconds: half a second is the best guess of the rest.
+    const offset = date + 500 - this.#now()
+    // A move beyond the header's precision means this device's clock was set.
+    if (this.#offsetKnown && Math.abs(offset - this.#offset) <= 1500) return
+    this.#offset = offset
+    this.#offsetKnown = true
+    this.#schedule()
   }
 
   async #storedRefreshToken(): Promise<string | undefined> {
@@ -294,7 +529,7 @@ class Client implements BatonClient {
   }
 
   #nearExpiry(access: AccessToken): boolean {
-    return this.#now() >= access.expiresAt - Math.min(this.#leeway, access.lifetime / 2)
+    return this.#serverNow() >= access.expiresAt - Math.min(this.#leeway, access.lifetime / 2)
   }
 
   async #bearerJson(method: string, path: string): Promise<unknown> {
@@ -303,10 +538,11 @@ class Client implements BatonClient {
       headers: this.#headers(),
       credentials: this.#credentials(),
     })
+    this.#observe(response)
     if (!response.ok) {
       const error = await errorOf(response)
       // The server says this session is over: a later call would only hear it again.
-      if (error.code === 'session_revoked') await this.#forget()
+      if (error.code === 'session_revoked') await this.#end(error.code)
       throw error
     }
     if (response.status === 204) return undefined
@@ -315,13 +551,16 @@ class Client implements BatonClient {
 
   /** A request to Baton; a network failure becomes a `network_error`. */
   async #call(path: string, init: RequestInit): Promise<Response> {
+    let response: Response
     try {
-      return await this.#fetch(this.#url(path), { ...init, credentials: this.#credentials() })
+      response = await this.#fetch(this.#url(path), { ...init, credentials: this.#credentials() })
     } catch (error) {
       throw new BatonClientError('network_error', 0, `Baton did not answer: ${messageOf(error)}`, {
         cause: error,
       })
     }
+    this.#observe(response)
+    return response
   }
 
   #headers(accessToken?: string): Record<string, string> {

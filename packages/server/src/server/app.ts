@@ -14,7 +14,7 @@ import type { BatonConfig } from '../core/config/config.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from '../core/ports.js'
 import type { BatonObserver } from '../core/events.js'
 import { openRevocationPublisher } from '../revocation/publisher.js'
-import { installErrorHandler } from './error-handler.js'
+import { frameworkErrorHandler, installErrorHandler, maxParamLength } from './error-handler.js'
 import { createServerMetrics, type ServerMetrics } from './metrics.js'
 import { buildOpenApiDocument, collectRoutes, serverVersion } from './openapi.js'
 import { RefreshCookie } from './refresh-delivery.js'
@@ -113,9 +113,11 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     // and warns on the top-level option at every start.)
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
-    // Past 100 characters the router answers 414 in its own words before any schema runs; the
-    // params' schemas set the real limits and say them in ours.
-    routerOptions: { maxParamLength: 2048 },
+    // Past 100 characters the router would refuse a parameter before any schema runs; the
+    // params' schemas set the real limits and say them in our words. Past this one the router
+    // still refuses, and frameworkErrors answers it (and an undecodable path) in our shape.
+    routerOptions: { maxParamLength },
+    frameworkErrors: frameworkErrorHandler(metrics),
     trustProxy: config.trustProxy,
     // Wrong types are refused, not coerced: `{"email": 5}` is a client bug worth reporting.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -160,6 +162,9 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
           'baton-token-delivery',
         ]),
       ],
+      // Not CORS-safelisted: without these a page on another origin cannot read when to retry
+      // (429, 503) or the server's clock, which the client corrects its own by.
+      exposedHeaders: ['date', 'retry-after'],
       maxAge: 600,
     })
   }

@@ -1,0 +1,64 @@
+import type { User } from './types.js'
+
+/** What one tab tells the others of its origin about the session they share. */
+export type TabMessage =
+  | {
+      type: 'token'
+      token: string
+      /** Server time, ms. */
+      expiresAt: number
+      lifetime: number
+      sessionId: string
+      user: User | null
+    }
+  | { type: 'ended'; code: string }
+
+export interface Tabs {
+  /**
+   * Runs `work` while holding a lock all tabs of the origin share, so one of them refreshes and
+   * the others receive its result. `contended` is true when another tab held the lock first:
+   * its answer may have arrived meanwhile. A lock that does not come within the timeout is not
+   * waited for: the work runs anyway, and the server's same-successor grace covers the race.
+   */
+  exclusive<T>(work: (contended: boolean) => Promise<T>): Promise<T>
+  post(message: TabMessage): void
+  close(): void
+}
+
+/** `null` where there is no `BroadcastChannel` (React Native, old browsers): one tab, no peers. */
+export function openTabs(
+  name: string,
+  lockTimeout: number,
+  receive: (message: TabMessage) => void,
+): Tabs | null {
+  if (typeof BroadcastChannel !== 'function') return null
+  const channel = new BroadcastChannel(name)
+  channel.onmessage = (event: MessageEvent<TabMessage>) => receive(event.data)
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks
+  return {
+    post: (message) => channel.postMessage(message),
+    close: () => channel.close(),
+    async exclusive(work) {
+      if (locks === undefined) return work(false)
+      const free = await locks.request(name, { ifAvailable: true }, (lock) =>
+        lock === null ? null : work(false).then((value) => ({ value })),
+      )
+      if (free !== null) return free.value
+      const controller = new AbortController()
+      const timer = setTimeout(() => controller.abort(), lockTimeout)
+      let granted = false
+      try {
+        return await locks.request(name, { signal: controller.signal }, () => {
+          granted = true
+          clearTimeout(timer)
+          return work(true)
+        })
+      } catch (error) {
+        if (granted) throw error
+        return work(false)
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+}
