@@ -127,6 +127,16 @@ const endReasons: Record<string, SessionEndReason> = {
 
 const jsonType = 'application/json'
 
+/** A browser page's globals, typed locally: the client builds without the DOM's types. */
+interface EventSource {
+  addEventListener(type: string, listener: () => void): void
+  removeEventListener(type: string, listener: () => void): void
+}
+const page = globalThis as Partial<EventSource> & {
+  document?: EventSource & { visibilityState: string }
+}
+const hidden = (): boolean => page.document?.visibilityState === 'hidden'
+
 export function createClient(options: ClientOptions): BatonClient {
   return new Client(options)
 }
@@ -184,28 +194,28 @@ class Client implements BatonClient {
       )
     }
     this.#proactive = options.proactiveRefresh ?? true
-    const page = typeof document !== 'undefined' && typeof addEventListener === 'function'
-    if (options.crossTab ?? (page && this.#delivery === 'cookie')) {
+    const { document } = page
+    const onPage = document !== undefined && page.addEventListener !== undefined
+    if (options.crossTab ?? (onPage && this.#delivery === 'cookie')) {
       this.#tabs = openTabs(
         `baton ${this.#base} ${this.#storageKey}`,
         options.lockTimeout ?? 5000,
         (message) => this.#receive(message),
       )
     }
-    if (page) {
+    if (onPage) {
       // Timers stop in sleep and in background tabs: on the way back the token may be near
       // its end, and a refresh that failed offline can try again.
       const wake = (): void => {
         this.#failures = 0
         this.#schedule()
       }
+      const events = ['online', 'pageshow']
       document.addEventListener('visibilitychange', wake)
-      addEventListener('online', wake)
-      addEventListener('pageshow', wake)
+      for (const type of events) page.addEventListener?.(type, wake)
       this.#stopListening = () => {
         document.removeEventListener('visibilitychange', wake)
-        removeEventListener('online', wake)
-        removeEventListener('pageshow', wake)
+        for (const type of events) page.removeEventListener?.(type, wake)
       }
     }
   }
@@ -495,7 +505,7 @@ class Client implements BatonClient {
 
   #refreshAhead(): void {
     // A hidden tab waits: the visible one refreshes for all, or this one when it is shown.
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return
+    if (hidden()) return
     const held = this.#access
     if (held === null) return
     this.#refresh().catch(() => {

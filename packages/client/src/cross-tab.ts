@@ -25,16 +25,39 @@ export interface Tabs {
   close(): void
 }
 
+/**
+ * The little of the Web Locks API used here, typed locally: the client is built and linted
+ * without the DOM's types, for runtimes that have none of it (React Native).
+ */
+interface Locks {
+  request<T>(
+    name: string,
+    options: { ifAvailable?: boolean; signal?: AbortSignal },
+    callback: (lock: object | null) => T | Promise<T>,
+  ): Promise<T>
+}
+
+interface Channel {
+  onmessage: ((event: { data: TabMessage }) => void) | null
+  postMessage(message: TabMessage): void
+  close(): void
+}
+
+const platform = globalThis as unknown as {
+  BroadcastChannel?: new (name: string) => Channel
+  navigator?: { locks?: Locks }
+}
+
 /** `null` where there is no `BroadcastChannel` (React Native, old browsers): one tab, no peers. */
 export function openTabs(
   name: string,
   lockTimeout: number,
   receive: (message: TabMessage) => void,
 ): Tabs | null {
-  if (typeof BroadcastChannel !== 'function') return null
-  const channel = new BroadcastChannel(name)
-  channel.onmessage = (event: MessageEvent<TabMessage>) => receive(event.data)
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks
+  if (typeof platform.BroadcastChannel !== 'function') return null
+  const channel = new platform.BroadcastChannel(name)
+  channel.onmessage = (event) => receive(event.data)
+  const locks = platform.navigator?.locks
   return {
     post: (message) => channel.postMessage(message),
     close: () => channel.close(),
