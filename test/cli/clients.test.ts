@@ -105,6 +105,23 @@ describe('baton clients', () => {
     expect(memory.code).toBe(1)
   })
 
+  it('refuses a client while the refresh token lives no longer than the access token', async () => {
+    const url = databaseUrl()
+    const sliding = {
+      BATON_ACCESS_TOKEN_TTL: '10s',
+      BATON_REFRESH_TOKEN_TTL: '2s',
+      BATON_OAUTH_CLIENTS: 'none',
+    }
+    const result = await baton(['clients', 'add', 'mobile', '--database-url', url], sliding)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(
+      /^baton: configuration error: BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL \(2s is not longer than 10s\) while OAuth clients are registered \(adding mobile\): the refresh_token grant carries no access token/,
+    )
+    const listed = await baton(['clients', 'list', '--database-url', url], sliding)
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).not.toMatch(/^mobile/m)
+  })
+
   it('stops on a misspelt BATON_ variable like baton serve, before opening the database', async () => {
     const database = databaseUrl()
     const result = await baton(['clients', 'list', '--database-url', database], {

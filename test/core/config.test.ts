@@ -141,12 +141,28 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).toContain(variable)
   })
 
-  it('takes a refresh token shorter than the access token while sliding refresh is on', () => {
-    const config = loadConfig({ BATON_ACCESS_TOKEN_TTL: '10s', BATON_REFRESH_TOKEN_TTL: '2s' })
-    expect(config).toMatchObject({ accessTokenTtl: 10, refreshTokenTtl: 2, slidingRefresh: true })
+  it('takes a refresh token shorter than the access token while sliding refresh is on and no OAuth client is configured', () => {
+    const short = { BATON_ACCESS_TOKEN_TTL: '10s', BATON_REFRESH_TOKEN_TTL: '2s' }
+    const config = loadConfig({ ...short, BATON_OAUTH_CLIENTS: 'none' })
+    expect(config).toMatchObject({
+      accessTokenTtl: 10,
+      refreshTokenTtl: 2,
+      slidingRefresh: true,
+      oauthClients: [],
+    })
     expect(() =>
       loadConfig({ BATON_REFRESH_TOKEN_TTL: '1m', BATON_SLIDING_REFRESH: 'false' }),
     ).toThrow(/BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL while/)
+    // The default client, `baton`, is a configured client.
+    expect(() => loadConfig(short)).toThrow(
+      /BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL \(2s is not longer than 10s\) while OAuth clients are configured \(BATON_OAUTH_CLIENTS=baton\)/,
+    )
+  })
+
+  it('reads BATON_OAUTH_CLIENTS=none as no client, in any case', () => {
+    expect(loadConfig({ BATON_OAUTH_CLIENTS: 'none' }).oauthClients).toEqual([])
+    expect(loadConfig({ BATON_OAUTH_CLIENTS: 'NONE' }).oauthClients).toEqual([])
+    expect(loadConfig({}).oauthClients).toEqual([{ id: 'baton', secret: null }])
   })
 
   it('refuses a __Secure- cookie without Secure, naming the cookie variable', () => {

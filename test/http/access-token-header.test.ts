@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../packages/server/src/core/config/config.js'
 import { ConfigError } from '../../packages/server/src/core/errors.js'
+import { forbiddenTokenHeaders } from '@baton-auth/verify/shared'
 import { createTestServer, refresh, signup, type TestServer } from '../helpers/server.js'
 
 // Seed 001's names: access tokens in X-AUTH-TOKEN (the bare token), the refresh cookie
@@ -53,7 +54,12 @@ describe('BATON_ACCESS_TOKEN_HEADER', () => {
 
   it('takes the access token of a refresh from that header too (the two-token table)', async () => {
     server = await createTestServer({
-      env: { ...seed001, BATON_ACCESS_TOKEN_TTL: '10s', BATON_REFRESH_TOKEN_TTL: '2s' },
+      env: {
+        ...seed001,
+        BATON_ACCESS_TOKEN_TTL: '10s',
+        BATON_REFRESH_TOKEN_TTL: '2s',
+        BATON_OAUTH_CLIENTS: 'none',
+      },
     })
     const tokens = await signup(server)
     server.clock.advance(3)
@@ -112,4 +118,37 @@ describe('BATON_ACCESS_TOKEN_HEADER', () => {
       )
     },
   )
+
+  it.each([
+    'Origin',
+    'Set-Cookie',
+    'X-Forwarded-For',
+    'Proxy-Authorization',
+    'Content-Length',
+    'Content-Type',
+    'Transfer-Encoding',
+    'Connection',
+    'Baton-Token-Delivery',
+    ' host ',
+  ])('refuses %j, a header that already means something else', async (name) => {
+    expect(forbiddenTokenHeaders).toContain(name.trim().toLowerCase())
+    await expect(createTestServer({ env: { BATON_ACCESS_TOKEN_HEADER: name } })).rejects.toThrow(
+      new RegExp(
+        `^BATON_ACCESS_TOKEN_HEADER: the access token cannot travel in the ${name.trim()} header`,
+      ),
+    )
+  })
+
+  it('refuses every name of the shared list, in any case', () => {
+    for (const name of forbiddenTokenHeaders) {
+      expect(() => loadConfig({ BATON_ACCESS_TOKEN_HEADER: name.toUpperCase() }), name).toThrow(
+        ConfigError,
+      )
+    }
+    // A header of one's own, and the default, still pass.
+    expect(loadConfig({ BATON_ACCESS_TOKEN_HEADER: 'X-Auth-Token' }).accessTokenHeader).toBe(
+      'x-auth-token',
+    )
+    expect(loadConfig({}).accessTokenHeader).toBe('authorization')
+  })
 })

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { createArgon2Hasher } from '../../packages/server/src/passwords/argon2-hasher.js'
 import {
   createTestServer,
   decodeJWT,
@@ -87,6 +88,77 @@ describe('scope on /auth sign-in and refresh', () => {
     expect(unknown.json()).toMatchObject({ error: 'invalid_scope' })
     const malformed = await post('/auth/login', { email, password: 'wrong', scope: 'a"b' })
     expect(malformed.json()).toMatchObject({ error: 'invalid_scope' })
+  })
+
+  it('refuses an unknown scope before the password is checked, costing no hash and no attempt', async () => {
+    const argon2 = createArgon2Hasher()
+    let verified = 0
+    const hasher = {
+      hash: (password: string) => argon2.hash(password),
+      verify: (hash: string, password: string) => {
+        verified++
+        return argon2.verify(hash, password)
+      },
+    }
+    server = await createTestServer({ env: { ...env, BATON_LOGIN_MAX_FAILURES: '1' }, hasher })
+    const email = uniqueEmail()
+    expect((await post('/auth/signup', { email, password: strongPassword })).statusCode).toBe(201)
+    const before = verified
+
+    // A wrong password with an unknown scope: the scope answers, whatever the password.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const unknown = await post('/auth/login', {
+        email,
+        password: 'wrong password',
+        scope: 'nope',
+      })
+      expect(unknown.statusCode).toBe(400)
+      expect(unknown.json()).toEqual({
+        error: 'invalid_scope',
+        message: "The scope 'nope' is not a scope of this server.",
+      })
+    }
+    const oauth = await server.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'baton',
+        username: email,
+        password: 'wrong password',
+        scope: 'orders:read nope',
+      }).toString(),
+    })
+    expect(oauth.statusCode).toBe(400)
+    expect(oauth.json()).toMatchObject({ error: 'invalid_scope' })
+    expect(verified).toBe(before)
+
+    // None of them was a failed attempt: with a limit of 1, the right password still signs in.
+    const login = await post('/auth/login', {
+      email,
+      password: strongPassword,
+      scope: 'orders:read',
+    })
+    expect(login.statusCode).toBe(200)
+    expect(verified).toBe(before + 1)
+  })
+
+  it("judges a scope the user's roles do not allow only after the password", async () => {
+    server = await createTestServer({ env })
+    const email = uniqueEmail()
+    await post('/auth/signup', { email, password: strongPassword })
+    // `admin` exists but needs the admin role: a wrong password is just a wrong password...
+    const wrong = await post('/auth/login', { email, password: 'wrong password', scope: 'admin' })
+    expect(wrong.statusCode).toBe(401)
+    expect(wrong.json()).toMatchObject({ error: 'invalid_credentials' })
+    // ...and the right one learns that the scope is not for this user.
+    const right = await post('/auth/login', { email, password: strongPassword, scope: 'admin' })
+    expect(right.statusCode).toBe(400)
+    expect(right.json()).toEqual({
+      error: 'invalid_scope',
+      message: "The scope 'admin' is not available to this user.",
+    })
   })
 
   it('without a scope, sign-in grants none, as before', async () => {

@@ -143,7 +143,8 @@ describe('CSRF: cookie-authenticated requests need our own or an allowed origin'
     ['a foreign Referer without Origin', { referer: 'https://evil.example/page' }],
     ['an origin that only shares a prefix', { origin: 'http://127.0.0.1:30000' }],
   ])('refuses %s with 403 csrf_origin_mismatch', async (_name, headers) => {
-    server = await createTestServer()
+    // No grace window: a cookie rotated by the refused request would be a reuse (401) below.
+    server = await createTestServer({ env: { BATON_REFRESH_REUSE_GRACE: '0' } })
     const { cookie } = await browserSignup()
     const response = await refreshWithCookie(cookie, headers)
     expect(response.statusCode).toBe(403)

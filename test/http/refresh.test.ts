@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../packages/server/src/core/errors.js'
 import { ManualClock } from '../helpers/clock.js'
 import {
   createTestServer,
@@ -6,9 +7,11 @@ import {
   me,
   refresh,
   signup,
+  strongPassword,
   type TestServer,
   type TokenBody,
 } from '../helpers/server.js'
+import { createTestStorage } from '../helpers/storage.js'
 
 let server: TestServer
 afterEach(async () => server?.close())
@@ -149,10 +152,12 @@ describe('rotation', () => {
 })
 
 describe('the two-token table with a refresh token shorter than the access token (seed 001)', () => {
+  // Only /auth sessions can slide: OAuth clients are turned off (see the tests below).
   const sliding = {
     BATON_ACCESS_TOKEN_TTL: '10s',
     BATON_REFRESH_TOKEN_TTL: '2s',
     BATON_SESSION_MAX_AGE: '12s',
+    BATON_OAUTH_CLIENTS: 'none',
   }
 
   it('shows all four rows, slides while the access token is valid, and ends at the maximum age', async () => {
@@ -199,11 +204,21 @@ describe('the two-token table with a refresh token shorter than the access token
     current = json(response)
     expect((await me(server, current.accessToken)).statusCode).toBe(200)
     rowsSeen.push('expired access, valid refresh: rotated')
-    // No token outlives the session's 12 s.
-    expect(current.refreshExpiresIn).toBeLessThanOrEqual(2)
+    // Issued in second 10, to live 2 s: it ends at 12 s, where the session does, so no cap yet.
+    const sessionEnd = Number(decodeJWT(first.refreshToken).payload['iat']) + 12
+    expect(current.refreshExpiresIn).toBe(2)
+    expect(decodeJWT(current.refreshToken!).payload['exp']).toBe(sessionEnd)
+
+    // At 11 s a new token would live to 13 s: capped at the session's 12 s, it gets 1 s.
+    server.clock.advance(0.5)
+    response = await refresh(server, current.refreshToken!)
+    expect(response.statusCode).toBe(200)
+    current = json(response)
+    expect(current.refreshExpiresIn).toBe(1)
+    expect(decodeJWT(current.refreshToken!).payload['exp']).toBe(sessionEnd)
 
     // The end at the maximum age: from 12 s on nothing renews the session, sliding included.
-    server.clock.advance(1.6)
+    server.clock.advance(1.1)
     response = await refresh(server, current.refreshToken!, current.accessToken)
     expect(response.statusCode).toBe(401)
     expect(response.json()).toMatchObject({ error: 'refresh_token_expired' })
@@ -220,6 +235,79 @@ describe('the two-token table with a refresh token shorter than the access token
     await expect(
       server.metrics.registry.getSingleMetricAsString('baton_refreshes_total'),
     ).resolves.toMatch(/outcome="sliding"} 1/)
+  })
+
+  it('refuses the same lifetimes while OAuth clients are configured, naming both lifetimes', async () => {
+    const withDefaultClient: Record<string, string> = { ...sliding }
+    delete withDefaultClient['BATON_OAUTH_CLIENTS']
+    for (const env of [withDefaultClient, { ...sliding, BATON_OAUTH_CLIENTS: 'web' }]) {
+      const refused = createTestServer({ env })
+      await expect(refused).rejects.toThrow(ConfigError)
+      await expect(refused).rejects.toThrow(
+        /^BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL \(2s is not longer than 10s\) while OAuth clients are configured \(BATON_OAUTH_CLIENTS=(baton|web)\): the refresh_token grant carries no access token \(RFC 6749 §6\).*set BATON_OAUTH_CLIENTS=none/,
+      )
+    }
+    // Equal lifetimes are no better: the refresh token dies with the access token.
+    await expect(
+      createTestServer({ env: { ...withDefaultClient, BATON_REFRESH_TOKEN_TTL: '10s' } }),
+    ).rejects.toThrow(/BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL/)
+  })
+
+  it('with BATON_OAUTH_CLIENTS=none, /oauth/token knows no client', async () => {
+    server = await createTestServer({ env: sliding })
+    expect(server.config.oauthClients).toEqual([])
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=password&client_id=baton&username=a%40example.com&password=x',
+    })
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ error: 'invalid_client' })
+  })
+
+  it('refuses to start with the same lifetimes while clients are registered in the database', async () => {
+    const storage = createTestStorage()
+    try {
+      const before = await createTestServer({ storage })
+      await before.database.insertClient({ id: 'mobile', secretHash: null, createdAt: Date.now() })
+      await before.close()
+      await expect(createTestServer({ storage, env: sliding })).rejects.toThrow(
+        /^BATON_REFRESH_TOKEN_TTL: must be longer than BATON_ACCESS_TOKEN_TTL \(2s is not longer than 10s\) while OAuth clients are registered in the database \(mobile; `baton clients remove` them first\)/,
+      )
+    } finally {
+      await storage.drop()
+    }
+  })
+
+  it('an OAuth client refreshes after its access token expired with the lifetimes allowed', async () => {
+    // What the refusal protects: RFC 6749 clients refresh once the access token has expired.
+    // On a whole second: token lifetimes count whole seconds from the second they were issued in.
+    const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000)
+    server = await createTestServer({
+      env: { BATON_ACCESS_TOKEN_TTL: '10s', BATON_REFRESH_TOKEN_TTL: '11s' },
+      clock,
+    })
+    await signup(server, 'oauth-late@example.com')
+    const form = (fields: Record<string, string>) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ client_id: 'baton', ...fields }).toString(),
+      })
+    const granted = await form({
+      grant_type: 'password',
+      username: 'oauth-late@example.com',
+      password: strongPassword,
+    })
+    expect(granted.statusCode).toBe(200)
+    server.clock.advance(10.5)
+    const refreshed = await form({
+      grant_type: 'refresh_token',
+      refresh_token: granted.json<{ refresh_token: string }>().refresh_token,
+    })
+    expect(refreshed.statusCode).toBe(200)
   })
 
   it('refuses the same lifetimes with sliding refresh off, saying why', async () => {

@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VerifierOptions } from '../../packages/verify/src/index.js'
+import { forbiddenTokenHeaders } from '../../packages/verify/src/shared.js'
 import { audience, claims, issuer, makeKey, sign, type TestKey } from '../helpers/foreign-tokens.js'
 import { frameworks, startApp, type RunningApp } from './apps.js'
 
@@ -217,3 +218,33 @@ it('refuses a header name no request can carry, at setup', async () => {
     startApp('express', { issuer, audience, jwks: { keys: [] }, header: 'X AUTH' }),
   ).rejects.toThrow(/not an HTTP header name/)
 })
+
+describe.each(frameworks)(
+  '%s middleware refuses a header that means something else',
+  (framework) => {
+    it.each([
+      'Origin',
+      'Set-Cookie',
+      'X-Forwarded-For',
+      'Proxy-Authorization',
+      'Cookie',
+      'Content-Length',
+      'Transfer-Encoding',
+      'Connection',
+      'Baton-Token-Delivery',
+    ])('%s, at setup', async (header) => {
+      await expect(
+        startApp(framework, { issuer, audience, jwks: { keys: [] }, header }),
+      ).rejects.toThrow(new RegExp(`^the access token cannot travel in the ${header} header`))
+    })
+
+    it('and every name of the shared list', async () => {
+      for (const header of forbiddenTokenHeaders) {
+        await expect(
+          startApp(framework, { issuer, audience, jwks: { keys: [] }, header }),
+          header,
+        ).rejects.toThrow(TypeError)
+      }
+    })
+  },
+)

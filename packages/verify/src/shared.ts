@@ -18,6 +18,7 @@ export { claimsProblem, headerProblem } from './jwt-checks.js'
 export { VerifiedTokenCache } from './verified-token-cache.js'
 export {
   bearerTokenOf,
+  forbiddenTokenHeaders,
   headerExample,
   invalidTokenChallenge,
   malformedTokenHeader,

@@ -1,4 +1,6 @@
 import { Command } from 'commander'
+import { shortRefreshWithOAuthClients } from '../core/config/config.js'
+import { ConfigError } from '../core/errors.js'
 import { generateClientSecret, hashClientSecret, isValidClientId } from '../core/oauth/clients.js'
 import {
   CommandError,
@@ -33,6 +35,12 @@ export function clientsCommand(): Command {
         }
         if (config.oauthClients.some((client) => client.id === id)) {
           throw new CommandError(`client "${id}" is already configured in BATON_OAUTH_CLIENTS`)
+        }
+        if (config.refreshTokenTtl <= config.accessTokenTtl) {
+          throw new ConfigError(
+            'BATON_REFRESH_TOKEN_TTL',
+            shortRefreshWithOAuthClients(config, `are registered (adding ${id})`),
+          )
         }
         const secret = options.confidential === true ? generateClientSecret() : null
         const inserted = await database.insertClient({

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from './clock.js'
-import type { BatonConfig } from './config/config.js'
-import { BatonError } from './errors.js'
+import { shortRefreshWithOAuthClients, type BatonConfig } from './config/config.js'
+import { BatonError, ConfigError } from './errors.js'
 import type { BatonObserver } from './events.js'
 import { KeyRing } from './keys/keyring.js'
 import { OAuthClients } from './oauth/clients.js'
@@ -71,6 +71,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
   })
   await keyring.init()
   await refreshKeyring.init()
+  await refuseStoredClientsWithShortRefresh(config, options.database)
   const rings = [keyring, refreshKeyring]
   const accessTokens = new AccessTokens({
     keyring,
@@ -169,4 +170,26 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
       clearTimeout(activationTimer)
     },
   }
+}
+
+/**
+ * The rule `loadConfig` applies to `BATON_OAUTH_CLIENTS`, for the clients of `baton clients
+ * add`: with a refresh token no longer than the access token, their refresh grant could never
+ * work (RFC 6749 §6 carries no access token to slide with).
+ */
+async function refuseStoredClientsWithShortRefresh(
+  config: BatonConfig,
+  database: DatabaseStore,
+): Promise<void> {
+  if (config.refreshTokenTtl > config.accessTokenTtl) return
+  const stored = await database.listClients()
+  if (stored.length === 0) return
+  const ids = stored.map((client) => client.id).join(', ')
+  throw new ConfigError(
+    'BATON_REFRESH_TOKEN_TTL',
+    shortRefreshWithOAuthClients(
+      config,
+      `are registered in the database (${ids}; \`baton clients remove\` them first)`,
+    ),
+  )
 }

@@ -62,6 +62,46 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServerMetrics
   })
 }
 
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route, hook or error handler
+ * runs (a path parameter past `maxParamLength`, a path that cannot be percent-decoded), answered
+ * in Baton's shape and with `Cache-Control: no-store` rather than in Fastify's own words.
+ */
+export function frameworkErrorHandler(
+  metrics: ServerMetrics,
+): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    const body = frameworkErrorBody(error)
+    const status = body.error === 'server_error' ? 500 : httpStatusOf[body.error]
+    if (status >= 500) request.log.error({ err: error }, 'unhandled error')
+    else request.log.info({ code: error.code }, 'malformed request')
+    // Not a route, so no per-route latency hook: count it here, as the not-found handler does.
+    metrics.observeRequest(request.method, undefined, status, reply.elapsedTime)
+    void sendError(reply, status, body)
+  }
+}
+
+/** The longest path parameter the router takes (`routerOptions.maxParamLength`). */
+export const maxParamLength = 2048
+
+function frameworkErrorBody(error: FastifyError): ErrorBody {
+  switch (error.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // 400 like a parameter past its schema's limit (a 300-character session id), not a 414 of
+      // its own: where the router's limit lies is no concern of the client's.
+      return {
+        error: 'invalid_request',
+        message: `A path parameter is longer than ${maxParamLength} characters.`,
+      }
+    case 'FST_ERR_BAD_URL':
+      return { error: 'invalid_request', message: 'The URL path is not valid.' }
+  }
+  const status = error.statusCode
+  return typeof status === 'number' && status >= 400 && status < 500
+    ? { error: 'invalid_request', message: 'The request is malformed.' }
+    : { error: 'server_error', message: 'Internal server error.' }
+}
+
 function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
   return reply.code(status).header('cache-control', 'no-store').send(body)
 }

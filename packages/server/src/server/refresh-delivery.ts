@@ -61,6 +61,23 @@ export class RefreshCookie {
     }
   }
 
+  /**
+   * Login CSRF: a page of another origin must not sign a browser in to an account of its
+   * choosing. A sign-in answered into the cookie is refused when the browser says it comes from
+   * an origin that is not ours or allowed; a request without `Origin` or `Referer` is no
+   * browser's cross-origin request, and is let through.
+   */
+  assertNotForeign(request: FastifyRequest): void {
+    const origin = requestOrigin(request)
+    if (origin !== null && !this.#trustedOrigins.has(origin)) {
+      throw new BatonError(
+        'csrf_origin_mismatch',
+        'Signing in from this origin is not allowed; BATON_ALLOWED_ORIGINS lists the origins that may.',
+        { detail: `origin ${origin}` },
+      )
+    }
+  }
+
   #attributes(): {
     httpOnly: true
     secure: boolean

@@ -31,15 +31,58 @@ export type AuthOptions = (VerifierOptions | { verifier: Verifier }) & TokenHead
 const tokenChar = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /**
+ * Headers that already mean something to HTTP, to browsers, to proxies or to Baton, lower case:
+ * an access token there would be dropped, rewritten, logged, forwarded or read as something
+ * else. The one list of them: `BATON_ACCESS_TOKEN_HEADER`, the middleware's `header` option (and
+ * any client that takes the same setting) refuse every name in it.
+ */
+export const forbiddenTokenHeaders: readonly string[] = Object.freeze([
+  // Credentials and cookies of their own.
+  'cookie',
+  'set-cookie',
+  'proxy-authorization',
+  'www-authenticate',
+  'proxy-authenticate',
+  // Who is calling and from where: CSRF checks, CORS, proxies.
+  'host',
+  'origin',
+  'referer',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'access-control-request-method',
+  'access-control-request-headers',
+  // The message's framing and the connection (hop-by-hop: a proxy drops or rewrites them).
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  // Baton's own.
+  'baton-token-delivery',
+])
+
+/**
  * The header name in the lower case Node gives headers, checked: a name no header can have, or
- * one that already means something else, is a setup mistake to report at once.
+ * one that already means something else (`forbiddenTokenHeaders`), is a setup mistake to report
+ * at once.
  */
 export function tokenHeaderName(header: string | undefined): string {
   if (header === undefined) return 'authorization'
   const name = header.trim().toLowerCase()
   if (!tokenChar.test(name)) throw new TypeError(`"${header}" is not an HTTP header name`)
-  if (['cookie', 'host', 'content-type', 'content-length', 'baton-token-delivery'].includes(name)) {
-    throw new TypeError(`the access token cannot travel in the ${header} header`)
+  if (forbiddenTokenHeaders.includes(name)) {
+    throw new TypeError(
+      `the access token cannot travel in the ${header.trim()} header, which already means something else to HTTP, proxies or Baton`,
+    )
   }
   return name
 }

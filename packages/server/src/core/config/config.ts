@@ -66,6 +66,10 @@ export interface BatonConfig {
   keyReloadInterval: number
   /** Redis where revocations are announced to middleware; null: not announced. */
   revocationChannelUrl: string | null
+  /** Serve the account pages (sign up, sign in, devices). */
+  accountPages: boolean
+  /** Where they are served, e.g. `/account` (no trailing slash). */
+  accountPagesPath: string
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -243,18 +247,28 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_REFRESH_TOKEN_TTL',
     flag: '--refresh-token-ttl',
     group: 'Tokens and sessions',
-    doc: 'refresh token lifetime (idle timeout of a session); longer than `BATON_ACCESS_TOKEN_TTL` unless sliding refresh is on',
+    doc: 'refresh token lifetime (idle timeout of a session); longer than `BATON_ACCESS_TOKEN_TTL` unless sliding refresh is on and `BATON_OAUTH_CLIENTS=none`',
     default: '14d',
     parse: (text, variable) => duration(variable, text, 1),
     check: (config, variable) => {
+      if (config.refreshTokenTtl > config.accessTokenTtl) return
       // Shorter is the seed's sliding-session setup: a valid access token renews an expired
       // refresh token (row 3 of the two-token table). Without that row, nothing would.
-      if (config.refreshTokenTtl <= config.accessTokenTtl && !config.slidingRefresh) {
+      if (!config.slidingRefresh) {
         throw new ConfigError(
           variable,
           'must be longer than BATON_ACCESS_TOKEN_TTL while BATON_SLIDING_REFRESH=false: an ' +
             'expired refresh token could then never be renewed, and each session would end as ' +
             'soon as one refresh is late',
+        )
+      }
+      // Row 3 needs the access token beside the refresh token, which only /auth/refresh takes:
+      // the refresh_token grant carries none (RFC 6749 §6), so there it can never happen.
+      if (config.oauthClients.length > 0) {
+        const ids = config.oauthClients.map((client) => client.id).join(',')
+        throw new ConfigError(
+          variable,
+          shortRefreshWithOAuthClients(config, `are configured (BATON_OAUTH_CLIENTS=${ids})`),
         )
       }
     },
@@ -301,7 +315,7 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_ACCESS_TOKEN_HEADER',
     flag: '--access-token-header',
     group: 'Tokens and sessions',
-    doc: 'request header of access tokens: `Authorization` takes `Bearer <token>`, any other (e.g. `X-AUTH-TOKEN`) the bare token',
+    doc: 'request header of access tokens: `Authorization` takes `Bearer <token>`, any other (e.g. `X-AUTH-TOKEN`) the bare token; a header that already means something (`Cookie`, `Origin`, `Host`, `X-Forwarded-For`, …; the list is `forbiddenTokenHeaders` of `@baton-auth/verify/shared`) is refused',
     default: 'Authorization',
     parse: (text, variable) => {
       try {
@@ -382,9 +396,9 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_OAUTH_CLIENTS',
     flag: '--oauth-clients',
     group: 'OAuth',
-    doc: 'comma-separated OAuth clients for `/oauth/*`: `id` for a public client, `id:secret` for a confidential one (secret of 16 characters or more); an unknown `client_id` gets 401 `invalid_client`; `baton clients add` registers more',
+    doc: 'comma-separated OAuth clients for `/oauth/*`: `id` for a public client, `id:secret` for a confidential one (secret of 16 characters or more), or `none`; an unknown `client_id` gets 401 `invalid_client`; `baton clients add` registers more',
     default: 'baton',
-    parse: (text, variable) => oauthClients(variable, text),
+    parse: (text, variable) => (text.toLowerCase() === 'none' ? [] : oauthClients(variable, text)),
   },
   introspectionCredentials: {
     variable: 'BATON_INTROSPECTION_CREDENTIALS',
@@ -401,6 +415,36 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     doc: 'scopes OAuth clients may request, space- or comma-separated; `name=role|role` limits one to users with one of those roles (e.g. `read write admin:users=admin|ops`); see "Scopes" in docs/configuration.md',
     default: '',
     parse: (text, variable) => scopeDefinitions(variable, text),
+  },
+  accountPages: {
+    variable: 'BATON_ACCOUNT_PAGES',
+    flag: '--account-pages',
+    group: 'Server',
+    doc: 'serve the account pages (sign up, sign in, where you are signed in, sign out) at `BATON_ACCOUNT_PAGES_PATH`',
+    default: 'true',
+    parse: (text, variable) => boolean(variable, text),
+  },
+  accountPagesPath: {
+    variable: 'BATON_ACCOUNT_PAGES_PATH',
+    flag: '--account-pages-path',
+    group: 'Server',
+    doc: 'where the account pages are served: `/` and path segments of letters, digits, `-`, `_`, `.`, `~`; not under a path of the API',
+    default: '/account',
+    parse: (text, variable) => {
+      const path = text.replace(/\/+$/, '')
+      if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(path)) {
+        throw new ConfigError(
+          variable,
+          `"${text}" must be a path such as /account: / and segments of letters, digits, - _ . ~`,
+        )
+      }
+      const taken = ['/auth', '/oauth', '/.well-known', '/healthz', '/readyz', '/metrics']
+      const clash = taken.find((prefix) => path === prefix || path.startsWith(`${prefix}/`))
+      if (clash !== undefined || path === '/openapi.json') {
+        throw new ConfigError(variable, `"${text}" is a path of the API (${clash ?? path})`)
+      }
+      return path
+    },
   },
   loginMaxFailures: {
     variable: 'BATON_LOGIN_MAX_FAILURES',
@@ -561,6 +605,23 @@ function editDistance(a: string, b: string): number {
     rows.push(row)
   }
   return (rows[a.length] as number[])[b.length] as number
+}
+
+/**
+ * Why OAuth clients cannot have a refresh token that lives no longer than the access token: a
+ * client refreshes once its access token has expired (RFC 6749 §1.5), and by then its refresh
+ * token has expired too; the sliding row that renews it at `/auth/refresh` needs the access token
+ * beside it, which the refresh_token grant does not carry (RFC 6749 §6).
+ */
+export function shortRefreshWithOAuthClients(config: BatonConfig, clients: string): string {
+  return (
+    `must be longer than BATON_ACCESS_TOKEN_TTL (${config.refreshTokenTtl}s is not longer than ` +
+    `${config.accessTokenTtl}s) while OAuth clients ${clients}: the refresh_token grant carries ` +
+    "no access token (RFC 6749 §6), so sliding refresh cannot renew an OAuth client's expired " +
+    'refresh token, and every OAuth session would end with its first access token. Lengthen ' +
+    'BATON_REFRESH_TOKEN_TTL, or set BATON_OAUTH_CLIENTS=none to keep the short refresh token ' +
+    'for /auth sessions alone'
+  )
 }
 
 function revocationChannelUrl(variable: string, text: string): string | null {

@@ -73,8 +73,8 @@ export class OAuthService {
     request: { username: string; password: string; scope: string | undefined },
     context: ClientContext,
   ): Promise<IssuedTokens> {
-    // A malformed scope is refused before the password is checked (and counted).
-    this.#o.scopes.parse(request.scope)
+    // A malformed or unknown scope is refused before the password is checked (and counted).
+    this.#o.scopes.known(request.scope)
     return this.#o.accounts.login(request.username, request.password, context, {
       clientId: client.id,
       scopeFor: (user) => this.#o.scopes.grant(request.scope, user.roles),

@@ -26,12 +26,10 @@ export class ScopePolicy {
    * `invalid_scope`. Nothing requested grants nothing (an empty scope), never a default set.
    */
   grant(requested: string | undefined, roles: readonly string[]): string {
-    const names = this.parse(requested)
+    const names = this.known(requested)
     for (const name of names) {
       const definition = this.#definitions.get(name)
-      if (definition === undefined)
-        throw invalidScope(`${quote(name)} is not a scope of this server`)
-      if (!allows(definition, roles)) {
+      if (definition === undefined || !allows(definition, roles)) {
         throw invalidScope(`${quote(name)} is not available to this user`)
       }
     }
@@ -64,6 +62,19 @@ export class ScopePolicy {
         return within.has(name) && definition !== undefined && allows(definition, roles)
       })
       .join(' ')
+  }
+
+  /**
+   * What can be judged of a requested scope without knowing the user: its syntax, and that every
+   * name is one of `BATON_SCOPES`. Sign-in checks this before the password (no argon2 hash, no
+   * failed attempt counted for a request that could never succeed); whether the user's roles
+   * allow it waits for the user (`grant`). The scope tokens, without repeats.
+   */
+  known(requested: string | undefined): string[] {
+    const names = this.parse(requested)
+    const unknown = names.find((name) => !this.#definitions.has(name))
+    if (unknown !== undefined) throw invalidScope(`${quote(unknown)} is not a scope of this server`)
+    return names
   }
 
   /** The scope tokens of a `scope` parameter, without repeats; `invalid_scope` when malformed. */

@@ -106,8 +106,9 @@ export class AccountService {
     context: ClientContext,
     grant?: OAuthLogin | { scope: string | undefined },
   ): Promise<IssuedTokens> {
-    // A malformed scope is refused before the password is checked (and counted).
-    if (grant !== undefined && 'scope' in grant) this.#o.scopes.parse(grant.scope)
+    // A malformed or unknown scope is refused before the password is checked (and counted): no
+    // password makes it right. One the user's roles do not allow waits for the user.
+    if (grant !== undefined && 'scope' in grant) this.#o.scopes.known(grant.scope)
     const user = await this.authenticate(email, password, context)
     const tokens = await this.#o.sessions.start(
       user,

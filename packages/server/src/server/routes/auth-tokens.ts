@@ -82,6 +82,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       'invalid_scope',
       'weak_password',
       'email_taken',
+      'csrf_origin_mismatch',
       'payload_too_large',
       'store_unavailable',
     ],
@@ -89,6 +90,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
   const signup = { schema: { body: CredentialsBody }, config: { openapi: signupDoc } }
   app.post('/auth/signup', signup, async (request, reply) => {
     const mode = deliveryModeOf(request)
+    if (mode === 'cookie') cookie.assertNotForeign(request)
     const tokens = await baton.accounts.signup(
       request.body.email,
       request.body.password,
@@ -110,6 +112,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       'invalid_request',
       'invalid_scope',
       'invalid_credentials',
+      'csrf_origin_mismatch',
       'payload_too_large',
       'rate_limited',
       'store_unavailable',
@@ -118,6 +121,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
   const login = { schema: { body: CredentialsBody }, config: { openapi: loginDoc } }
   app.post('/auth/login', login, async (request, reply) => {
     const mode = deliveryModeOf(request)
+    if (mode === 'cookie') cookie.assertNotForeign(request)
     const tokens = await baton.accounts.login(
       request.body.email,
       request.body.password,
