@@ -16,6 +16,7 @@
  *   mayImport: string[],
  *   sample: string,
  *   forbidden: Forbidden[],
+ *   otherPackages?: string[],
  * }} Layer
  */
 
@@ -80,6 +81,11 @@ const theServer = {
 const sharedEntry = { label: "`shared.ts` (the server's entry)", group: ['**/shared.js'] }
 /** @type {Forbidden} */
 const nodeBuiltins = { label: '`node:*`', group: ['node:*'] }
+/** @type {Forbidden} */
+const accountPagesScript = {
+  label: "the account pages' browser script",
+  group: ['**/account-pages/**'],
+}
 /** Runtime imports only: a verifier shell may name a framework's types. */
 const packagesAtRuntime = /** @type {Forbidden} */ ({
   label: 'any package at run time (types allowed)',
@@ -99,7 +105,8 @@ const storeInternals = /** @type {Forbidden} */ ({
 // `mayImport` names the parts of the same package a part may import (test/core/layering.test.ts
 // lints an import of every other part from `sample` and expects a refusal, and of these one
 // that passes; `reach` is the file such an import names). Every part of @baton-auth/server may
-// also import `@baton-auth/verify/shared`, and nothing else of the verifier.
+// also import `@baton-auth/verify/shared`, and nothing else of the verifier, unless its
+// `otherPackages` names what it imports of other packages instead.
 
 /** @type {Layer[]} */
 export const layers = [
@@ -119,6 +126,7 @@ export const layers = [
         label: 'stores, server, cli, revocation',
         group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**'],
       },
+      accountPagesScript,
       verifyInternals,
       intoVerifyByPath,
     ],
@@ -137,6 +145,7 @@ export const layers = [
         label: 'server, cli, revocation, the password hasher',
         group: ['**/server/**', '**/cli/**', '**/revocation/**', '**/passwords/argon2-hasher*'],
       },
+      accountPagesScript,
       verifyInternals,
       intoVerifyByPath,
     ],
@@ -154,6 +163,7 @@ export const layers = [
         label: 'core, stores, server, cli, passwords',
         group: ['**/core/**', '**/stores/**', '**/server/**', '**/cli/**', '**/passwords/**'],
       },
+      accountPagesScript,
       verifyInternals,
       intoVerifyByPath,
     ],
@@ -172,6 +182,7 @@ export const layers = [
         label: 'stores, server, cli, revocation',
         group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**'],
       },
+      accountPagesScript,
       verifyInternals,
       intoVerifyByPath,
     ],
@@ -188,6 +199,7 @@ export const layers = [
       cliLibraries,
       storeInternals,
       { label: 'cli', group: ['**/cli/**'] },
+      accountPagesScript,
       verifyInternals,
       intoVerifyByPath,
     ],
@@ -204,6 +216,7 @@ export const layers = [
       drivers,
       storeInternals,
       { label: 'revocation', group: ['**/revocation/**'] },
+      accountPagesScript,
       verifyInternals,
       intoVerifyByPath,
     ],
@@ -319,6 +332,35 @@ export const layers = [
         ],
       },
       theServer,
+    ],
+  },
+  {
+    part: 'server/account-pages',
+    reach: 'packages/server/src/account-pages/user-agent.ts',
+    mayImport: [],
+    sample: 'packages/server/src/account-pages/main.ts',
+    // Not `@baton-auth/verify/shared`, as the rest of the server: only the client.
+    otherPackages: ['client'],
+    files: ['packages/server/src/account-pages/**/*.ts'],
+    edgeSafe: true,
+    role: "the account pages' browser script, bundled with `@baton-auth/client` at build time (`scripts/build-account-pages.mjs`)",
+    forbidden: [
+      nodeBuiltins,
+      {
+        label: 'any package but `@baton-auth/client`',
+        regex: '^(?!\\.{1,2}/|@baton-auth/client$)',
+      },
+      {
+        label: 'the rest of the server',
+        group: [
+          '**/core/**',
+          '**/stores/**',
+          '**/server/**',
+          '**/cli/**',
+          '**/revocation/**',
+          '**/passwords/**',
+        ],
+      },
     ],
   },
   {

@@ -33,7 +33,11 @@ function diagram() {
       lines.push(`  ${nodeId(layer.part)} ${arrow} ${nodeId(target(part))}`)
     }
   }
-  for (const layer of server) lines.push(`  ${nodeId(layer.part)} -.-> verify_shared`)
+  for (const layer of server) {
+    for (const part of layer.otherPackages ?? ['verify/shared']) {
+      lines.push(`  ${nodeId(layer.part)} -.-> ${nodeId(part)}`)
+    }
+  }
   lines.push('```')
   return lines.join('\n')
 }
@@ -64,8 +68,10 @@ export async function render(document) {
     '',
     diagram(),
     '',
-    'Solid arrows: imports inside a package. Dotted: `@baton-auth/verify/shared`, the only part',
-    'of the verifier the server may import. Anything not drawn is refused by `npm run lint`.',
+    'Solid arrows: imports inside a package. Dotted: imports of another package:',
+    '`@baton-auth/verify/shared`, the only part of the verifier the server may import, and',
+    "`@baton-auth/client`, which the account pages' script is bundled with. Anything not drawn is",
+    'refused by `npm run lint`.',
     '',
     table(),
     '',

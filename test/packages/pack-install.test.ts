@@ -234,7 +234,9 @@ await describeWith(['npm-registry'], 'packed packages installed into an empty pr
     expect(manifest.peerDependencies ?? {}).toEqual({})
     const entry = packed.get('@baton-auth/client')
     console.info(`@baton-auth/client: unpacked ${entry?.unpackedSize} bytes`)
-    expect(entry?.unpackedSize).toBeLessThanOrEqual(40 * 1024)
+    // Mostly types and their comments; what an app ships is the bundle, held to 5 KB
+    // minified and gzipped by scripts/client-size.mjs at every build.
+    expect(entry?.unpackedSize).toBeLessThanOrEqual(56 * 1024)
   })
 
   it('@baton-auth/client: installs alone and signs in against `baton serve`', async () => {

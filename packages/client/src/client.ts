@@ -97,7 +97,8 @@ export interface BatonClient {
    * `fetch` with `Authorization: Bearer <access token>` (or the bare token in
    * `accessTokenHeader`). When the answer is
    * `401 access_token_expired` (Baton and `@baton-auth/verify` answer so), it refreshes and sends
-   * the request once more. Other answers come back as they are.
+   * the request once more. A `401 session_revoked` ends the session (an `ended` event, reason
+   * `revoked`) and comes back as it is, like every other answer.
    */
   fetch(input: Request | URL | string, init?: RequestInit): Promise<Response>
   /** Calls `listener` when the session changes or ends; returns the unsubscribe. */
@@ -288,13 +289,29 @@ class Client implements BatonClient {
   }
 
   async fetch(input: Request | URL | string, init?: RequestInit): Promise<Response> {
-    // A Request can be sent once; the clone keeps the body for the one retry.
-    const request = new Request(input, init)
+    // A Request, or a streamed body, can be sent once: a copy is kept for the one retry. Other
+    // inputs are sent as they are, without building Requests (most of this method's cost).
+    const once =
+      input instanceof Request ||
+      (typeof ReadableStream === 'function' && init?.body instanceof ReadableStream)
+    const request = !once
+      ? undefined
+      : input instanceof Request && init === undefined
+        ? input
+        : new Request(input, init)
+    const send = (token: string): Promise<Response> =>
+      request === undefined
+        ? this.#fetch(input, withTokenInit(init, this.#tokenHeader, token))
+        : this.#fetch(withToken(request, this.#tokenHeader, token))
     const token = await this.getAccessToken()
-    const response = await this.#fetch(withToken(request.clone(), this.#tokenHeader, token))
-    if (response.status !== 401 || !(await isAccessTokenExpired(response))) return response
-    const fresh = await this.#refreshAfterRejection(token)
-    return this.#fetch(withToken(request, this.#tokenHeader, fresh))
+    const response = await send(token)
+    if (response.status !== 401) return response
+    const refusal = await refusalOf(response)
+    // A server that follows revocations (Baton, the verifier with the revocation channel) says
+    // the session is over: every later call would hear it too.
+    if (refusal === 'session_revoked' && this.#access?.token === token) await this.#end(refusal)
+    if (refusal !== 'access_token_expired') return response
+    return send(await this.#refreshAfterRejection(token))
   }
 
   onSessionChange(listener: (event: SessionEvent) => void): () => void {
@@ -595,20 +612,29 @@ function tokenHeaderValue(header: string, token: string): string {
   return header === 'authorization' ? `Bearer ${token}` : token
 }
 
-function withToken(request: Request, header: string, token: string): Request {
-  const headers = new Headers(request.headers)
-  headers.set(header, tokenHeaderValue(header, token))
-  return new Request(request, { headers })
+function withTokenInit(init: RequestInit | undefined, header: string, token: string): RequestInit {
+  const value = tokenHeaderValue(header, token)
+  if (init?.headers === undefined) return { ...init, headers: { [header]: value } }
+  const headers = new Headers(init.headers)
+  headers.set(header, value)
+  return { ...init, headers }
 }
 
-/** Baton and `@baton-auth/verify` answer `{"error": "access_token_expired"}` with the 401. */
-async function isAccessTokenExpired(response: Response): Promise<boolean> {
-  if (!(response.headers.get('content-type') ?? '').includes('json')) return false
+/** A copy of `request` with the token: the original stays unsent, for the one retry. */
+function withToken(request: Request, header: string, token: string): Request {
+  const copy = request.clone()
+  copy.headers.set(header, tokenHeaderValue(header, token))
+  return copy
+}
+
+/** The code of a 401 from Baton or `@baton-auth/verify`: `{"error": "access_token_expired"}`. */
+async function refusalOf(response: Response): Promise<string | undefined> {
+  if (!(response.headers.get('content-type') ?? '').includes('json')) return undefined
   try {
     const body = (await response.clone().json()) as { error?: unknown }
-    return body.error === 'access_token_expired'
+    return typeof body.error === 'string' ? body.error : undefined
   } catch {
-    return false
+    return undefined
   }
 }
 

@@ -14,6 +14,7 @@ import type { BatonConfig } from '../core/config/config.js'
 import type { DatabaseStore, PasswordHasher, SessionStore } from '../core/ports.js'
 import type { BatonObserver } from '../core/events.js'
 import { openRevocationPublisher } from '../revocation/publisher.js'
+import { accountPagesRoutes } from './account-pages.js'
 import { frameworkErrorHandler, installErrorHandler, maxParamLength } from './error-handler.js'
 import { createServerMetrics, type ServerMetrics } from './metrics.js'
 import { buildOpenApiDocument, collectRoutes, serverVersion } from './openapi.js'
@@ -217,6 +218,7 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
     openapi: () => buildOpenApiDocument(registeredRoutes(), config, serverVersion()),
   })
   await app.register(oauthRoutes, { baton })
+  if (config.accountPages) await app.register(accountPagesRoutes, { base: config.accountPagesPath })
   return { app, baton, metrics }
 }
 

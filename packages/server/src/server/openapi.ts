@@ -46,6 +46,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route's entry in `/openapi.json`; a route without one fails the document's build. */
     openapi?: RouteDoc
+    /** An HTML account page or its asset (BATON_ACCOUNT_PAGES): not API, not listed. */
+    accountPage?: true
   }
 }
 
@@ -54,6 +56,7 @@ interface CollectedRoute {
   url: string
   schema: FastifySchema | undefined
   doc: RouteDoc | undefined
+  accountPage: boolean
 }
 
 export type OpenApiDocument = Record<string, unknown> & {
@@ -74,6 +77,7 @@ export function collectRoutes(app: FastifyInstance): () => CollectedRoute[] {
         url: route.url,
         schema: route.schema,
         doc: route.config?.openapi,
+        accountPage: route.config?.accountPage === true,
       })
     }
   })
@@ -85,6 +89,7 @@ export function collectRoutes(app: FastifyInstance): () => CollectedRoute[] {
  * twin Fastify adds to every `GET`, and `@fastify/cors`' preflight catch-all.
  */
 function isUnlisted(route: CollectedRoute, all: readonly CollectedRoute[]): boolean {
+  if (route.accountPage) return true
   if (route.method === 'HEAD') return all.some((r) => r.method === 'GET' && r.url === route.url)
   return route.method === 'OPTIONS' && route.url === '*'
 }
@@ -115,7 +120,8 @@ export function buildOpenApiDocument(
         'Generated from the routes the server registers. docs/api.md in the repository is the',
         'contract in prose: token formats, rotation, reuse detection and delivery rules.',
         'Every `GET` also answers `HEAD` (not listed). With `BATON_ALLOWED_ORIGINS` set, CORS',
-        'preflight requests (`OPTIONS`) are answered for those origins (not listed). Any other',
+        'preflight requests (`OPTIONS`) are answered for those origins (not listed), and the',
+        'account pages (`BATON_ACCOUNT_PAGES`) are HTML, not API (not listed). Any other',
         'path answers 404 `not_found`, a request body over 16 KiB 413, and a bug 500',
         '`server_error` without detail.',
       ].join(' '),

@@ -1,0 +1,181 @@
+import { createClient, type Session } from '@baton-auth/client'
+import { describeUserAgent } from './user-agent.js'
+import { describeEnding, describeError } from './words.js'
+
+// The account pages' one script. The server renders each page's markup (server/account-pages.ts);
+// this wires it to Baton's API through the client in cookie delivery: the refresh token stays
+// in its HttpOnly cookie, the access token in this page's memory.
+
+const base = document.body.dataset.base ?? '/account'
+const client = createClient({ baseUrl: location.origin, delivery: 'cookie' })
+
+function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.getElementById(id)
+  if (found === null) throw new Error(`the page has no #${id}`)
+  return found as T
+}
+
+function make<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  properties: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const created = Object.assign(document.createElement(tag), properties)
+  created.append(...children)
+  return created
+}
+
+/** To the sign-in page, saying why when the session ended by itself. */
+function toSignIn(reason?: string): void {
+  location.assign(`${base}/sign-in${reason === undefined ? '' : `?ended=${reason}`}`)
+}
+
+const endedBy: Record<string, string> = {
+  session_revoked: 'revoked',
+  invalid_token: 'revoked',
+  refresh_token_reused: 'reused',
+  refresh_token_expired: 'expired',
+}
+
+/** True when `error` says there is no session: the page goes to sign-in. */
+function leftWithoutSession(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code
+  if (code === 'login_required') toSignIn()
+  else if (code !== undefined && code in endedBy) toSignIn(endedBy[code])
+  else return false
+  return true
+}
+
+function wireForm(kind: 'sign-in' | 'sign-up'): void {
+  const form = byId<HTMLFormElement>('account-form')
+  const problem = byId('form-problem')
+  const notice = describeEnding(new URLSearchParams(location.search).get('ended'))
+  if (notice !== '') byId('notice').textContent = notice
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    void submit()
+  })
+
+  async function submit(): Promise<void> {
+    const credentials = {
+      email: byId<HTMLInputElement>('email').value.trim(),
+      password: byId<HTMLInputElement>('password').value,
+    }
+    const button = form.querySelector('button') as HTMLButtonElement
+    button.disabled = true
+    form.setAttribute('aria-busy', 'true')
+    problem.textContent = ''
+    try {
+      await (kind === 'sign-in' ? client.login(credentials) : client.signup(credentials))
+      location.assign(base)
+    } catch (error) {
+      problem.textContent = describeError(error)
+      const code = (error as { code?: string }).code
+      byId(code === 'email_taken' || code === 'invalid_request' ? 'email' : 'password').focus()
+    } finally {
+      button.disabled = false
+      form.removeAttribute('aria-busy')
+    }
+  }
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
+
+function ago(iso: string): HTMLTimeElement {
+  const at = new Date(iso)
+  const seconds = Math.round((at.getTime() - Date.now()) / 1000)
+  const steps: [number, Intl.RelativeTimeFormatUnit][] = [
+    [60, 'second'],
+    [60, 'minute'],
+    [24, 'hour'],
+    [Infinity, 'day'],
+  ]
+  let value = seconds
+  let unit: Intl.RelativeTimeFormatUnit = 'second'
+  for (const [size, name] of steps) {
+    unit = name
+    if (Math.abs(value) < size) break
+    value = Math.round(value / size)
+  }
+  const text = Math.abs(seconds) < 45 ? 'just now' : relative.format(value, unit)
+  return make('time', { dateTime: at.toISOString(), title: dateTime.format(at) }, text)
+}
+
+async function showDevices(): Promise<void> {
+  const status = byId('status')
+  const problem = byId('problem')
+  const list = byId<HTMLUListElement>('devices')
+  client.onSessionChange((event) => {
+    if (event.type === 'ended') toSignIn(event.reason)
+  })
+
+  async function act(work: () => Promise<void>, done?: string): Promise<void> {
+    problem.textContent = ''
+    try {
+      await work()
+      if (done !== undefined) status.textContent = done
+    } catch (error) {
+      if (!leftWithoutSession(error)) problem.textContent = describeError(error)
+    }
+  }
+
+  function device(session: Session): HTMLLIElement {
+    const name = describeUserAgent(session.userAgent)
+    const title = make('h3', {}, name)
+    if (session.current) title.append(' ', make('span', { className: 'badge' }, 'This device'))
+    const facts = make(
+      'dl',
+      {},
+      make('dt', {}, 'IP address'),
+      make('dd', {}, session.ip ?? 'Unknown'),
+      make('dt', {}, 'Signed in'),
+      make('dd', {}, ago(session.createdAt)),
+      make('dt', {}, 'Last active'),
+      make('dd', {}, ago(session.lastUsedAt)),
+    )
+    const button = make('button', {
+      type: 'button',
+      className: 'secondary',
+      textContent: session.current ? 'Sign out of this device' : 'Sign out',
+    })
+    if (!session.current) button.setAttribute('aria-label', `Sign out ${name}, ${session.ip ?? ''}`)
+    button.addEventListener('click', () => {
+      button.disabled = true
+      void act(async () => {
+        if (session.current) return client.logout()
+        await client.revokeSession(session.id)
+        await render()
+        byId('devices-title').focus()
+      }, `${name} is signed out.`).finally(() => {
+        button.disabled = false
+      })
+    })
+    return make('li', { className: 'device' }, title, facts, button)
+  }
+
+  async function render(): Promise<void> {
+    const [me, sessions] = await Promise.all([client.me(), client.sessions()])
+    byId('who').textContent = me.email
+    sessions.sort(
+      (a, b) => Number(b.current) - Number(a.current) || b.lastUsedAt.localeCompare(a.lastUsedAt),
+    )
+    list.replaceChildren(...sessions.map(device))
+    list.removeAttribute('aria-busy')
+  }
+
+  byId('sign-out').addEventListener('click', () => void act(() => client.logout()))
+  byId('sign-out-everywhere').addEventListener(
+    'click',
+    () => void act(() => client.logoutEverywhere()),
+  )
+  // Back to the tab: the list may have changed, or the session ended elsewhere.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') void act(render)
+  })
+  await act(render)
+}
+
+const page = document.body.dataset.page
+if (page === 'sign-in' || page === 'sign-up') wireForm(page)
+else if (page === 'devices') void showDevices()
