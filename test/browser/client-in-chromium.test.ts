@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type * as ClientModule from '@baton-auth/client'
 import type { BatonClient, SessionEvent } from '@baton-auth/client'
@@ -105,6 +106,31 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
     }, times)
 
   const events = (page: Page) => page.evaluate(() => (globalThis as unknown as PageWindow).events)
+
+  it("runs the README's browser client example as written", async () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## Account pages and the browser client'))
+    const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
+    expect(example).toContain("import { createClient } from '@baton-auth/client'")
+    const email = uniqueEmail()
+    const code = example
+      .replace(
+        "import { createClient } from '@baton-auth/client'",
+        'const { createClient } = Baton',
+      )
+      .replaceAll('http://127.0.0.1:3000', origin)
+      .replace('ada@example.com', email)
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const logged: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'log') logged.push(message.text())
+    })
+    await page.goto(`${origin}/test/page`)
+    await page.evaluate(`(async () => {\n${code}\n})()`)
+    expect(logged).toEqual([`${email}: 200`, 'signed out: signed_out'])
+    await context.close()
+  })
 
   it('sends 20 parallel fetches on an expired access token with exactly one refresh', async () => {
     const context = await browser.newContext()
