@@ -8,7 +8,8 @@ import { createClient, type BatonClient } from '@baton-auth/client'
  * `X-AUTH-TOKEN`, refreshing when it expires. No token ever reaches the browser.
  *
  * The pairs live in this process's memory, as a Next.js dev server runs it; with several
- * instances, keep the refresh token in a shared store instead (the client's `storage` option).
+ * instances, keep the refresh token in a shared store instead (the client's `storage` option),
+ * and forget sessions idle for longer than the refresh token lives.
  */
 const cookieName = 'app_session'
 const held = new Map<string, BatonClient>()
@@ -40,6 +41,10 @@ export async function signIn(email: string, password: string): Promise<string> {
   await client.login({ email, password })
   const id = randomBytes(32).toString('base64url')
   held.set(id, client)
+  // Revoked, reused or expired: nothing left to hold.
+  client.onSessionChange((event) => {
+    if (event.type === 'ended') held.delete(id)
+  })
   return `${cookieName}=${id}; Path=/; HttpOnly; SameSite=Lax; Secure`
 }
 

@@ -35,6 +35,8 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
   let server: TestServer
   let origin: string
   let refreshes = 0
+  let refreshDelay = 0
+  let stallNextRefresh = 0
 
   beforeAll(async () => {
     const bundle = await build({
@@ -60,6 +62,13 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
     server.app.addHook('onResponse', async (request) => {
       if (request.url === '/auth/refresh') refreshes++
     })
+    // A slow refresh, so that tabs' refreshes overlap for certain; the first of them may stall.
+    server.app.addHook('preHandler', async (request) => {
+      if (request.url !== '/auth/refresh') return
+      const stall = stallNextRefresh
+      stallNextRefresh = 0
+      await new Promise((resolve) => setTimeout(resolve, stall || refreshDelay))
+    })
     await server.app.listen({ port, host: '127.0.0.1' })
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -74,18 +83,24 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
 
   beforeEach(() => {
     refreshes = 0
+    refreshDelay = 0
+    stallNextRefresh = 0
   })
 
   /** A tab of the app with a client in cookie delivery, recording its session events. */
-  async function openTab(context: BrowserContext): Promise<Page> {
+  async function openTab(context: BrowserContext, lockTimeout = 5000): Promise<Page> {
     const page = await context.newPage()
     await page.goto(`${origin}/test/page`)
-    await page.evaluate(() => {
+    await page.evaluate((lockTimeout) => {
       const w = globalThis as unknown as PageWindow
-      w.client = w.Baton.createClient({ baseUrl: w.location.origin, delivery: 'cookie' })
+      w.client = w.Baton.createClient({
+        baseUrl: w.location.origin,
+        delivery: 'cookie',
+        lockTimeout,
+      })
       w.events = []
       w.client.onSessionChange((event) => w.events.push(event))
-    })
+    }, lockTimeout)
     return page
   }
 
@@ -161,6 +176,7 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
 
     server.clock.advance(901)
     refreshes = 0
+    refreshDelay = 300
     const [one, two] = await Promise.all([fetchMe(first), fetchMe(second)])
     expect([one, two]).toEqual([[200], [200]])
     expect(refreshes).toBe(1)
@@ -175,6 +191,26 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
     )
     expect(tokens[0]).toBe(tokens[1])
     expect(refreshes).toBe(1)
+    await context.close()
+  })
+
+  it('does not let a tab whose refresh hangs hold the others for longer than lockTimeout', async () => {
+    const context = await browser.newContext()
+    const stuck = await openTab(context, 300)
+    const waiting = await openTab(context, 300)
+    await signUp(stuck)
+    await expect.poll(async () => (await events(waiting)).length).toBe(1)
+    server.clock.advance(901)
+    refreshes = 0
+    stallNextRefresh = 4000
+    const stuckCall = fetchMe(stuck)
+    await new Promise((resolve) => setTimeout(resolve, 200)) // the stuck tab holds the lock
+    const started = Date.now()
+    expect(await fetchMe(waiting)).toEqual([200])
+    // 300 ms for the lock, then its own refresh: the grace window gives it the same successor.
+    expect(Date.now() - started).toBeLessThan(2500)
+    expect(await stuckCall).toEqual([200])
+    expect(refreshes).toBe(2)
     await context.close()
   })
 
@@ -213,7 +249,7 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
     await context.close()
   })
 
-  it('refreshes ahead of expiry, and again as soon as it is back online after failing offline', async () => {
+  it('refreshes ahead of expiry, again as soon as it is back online after failing offline, and when shown again', async () => {
     // Real time, on a server of its own with 4-second access tokens: refreshed ahead at
     // about 3.2 seconds.
     const port = await freePort()
@@ -245,18 +281,32 @@ await describeWith(['chromium'], '@baton-auth/client in headless Chromium', () =
       // Ahead of expiry, with no call asking for it.
       await expect.poll(() => shortRefreshes, { timeout: 4000 }).toBe(1)
       await offlineContext.setOffline(true)
-      await new Promise((resolve) => setTimeout(resolve, 4500))
-      // The refresh due meanwhile failed (nothing reached the server) and backs off...
+      // Offline long enough for the next refresh (due ~3.2 s after the last) to fail and back off
+      // twice: the third try would come 4 s after the second.
+      await new Promise((resolve) => setTimeout(resolve, 6800))
       expect(shortRefreshes).toBe(1)
       await offlineContext.setOffline(false)
-      // ...but coming back online tries again at once.
-      await expect.poll(() => shortRefreshes, { timeout: 1500 }).toBe(2)
+      // Coming back online tries again at once, not when the back-off ends.
+      await expect.poll(() => shortRefreshes, { timeout: 800 }).toBe(2)
       const status = await tab.evaluate(async () => {
         const answer = await (globalThis as unknown as PageWindow).client.fetch('/auth/me')
         return answer.status
       })
       expect(status).toBe(200)
       expect(shortRefreshes).toBe(2)
+
+      // A hidden tab leaves the timed refresh to a visible one; shown again, it refreshes at
+      // once when due (as after a sleep, when the timer could not run).
+      const show = (state: 'hidden' | 'visible') =>
+        tab.evaluate(
+          `Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${state}' });` +
+            "document.dispatchEvent(new Event('visibilitychange'))",
+        )
+      await show('hidden')
+      await new Promise((resolve) => setTimeout(resolve, 4500))
+      expect(shortRefreshes).toBe(2)
+      await show('visible')
+      await expect.poll(() => shortRefreshes, { timeout: 1000 }).toBe(3)
     } finally {
       await offlineContext.close()
       await short.close()

@@ -72,11 +72,12 @@ const app = 'http://app.example'
 
 it('signs in, calls the API with X-AUTH-TOKEN through an expiry, and signs out', async () => {
   const email = uniqueEmail()
-  await fetch(`${process.env['BATON_URL']}/auth/signup`, {
+  const signedUp = await fetch(`${process.env['BATON_URL']}/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: strongPassword }),
   })
+  const userId = ((await signedUp.json()) as { user: { id: string } }).user.id
 
   const wrong = await routes.login.POST(
     new Request(`${app}/api/login`, {
@@ -114,6 +115,9 @@ it('signs in, calls the API with X-AUTH-TOKEN through an expiry, and signs out',
     new Request(`${app}/api/logout`, { method: 'POST', headers: { cookie } }),
   )
   expect(logout.headers.get('set-cookie')).toContain('Max-Age=0')
+  // Signed out at Baton too: of the user's sessions, only the signup's is left.
+  const live = await baton.sessions.listForUser(userId, Date.now())
+  expect(live.filter((session) => session.revokedAt === null)).toHaveLength(1)
   const signedOut = await orders()
   expect(signedOut.status).toBe(401)
   expect(await signedOut.json()).toEqual({ error: 'login_required' })

@@ -94,11 +94,16 @@ describe('sign-in from another origin (login CSRF)', () => {
       url: '/auth/signup',
       payload: { email, password: strongPassword },
     })
-    for (const url of ['/auth/login', '/auth/signup']) {
+    for (const [url, origin] of [
+      ['/auth/login', 'https://evil.example'],
+      ['/auth/signup', 'https://evil.example'],
+      // A sandboxed frame's, or a data: URL's: a browser's, and no allowed one.
+      ['/auth/login', 'null'],
+    ] as const) {
       const answer = await server.app.inject({
         method: 'POST',
         url,
-        headers: { origin: 'https://evil.example' },
+        headers: { origin },
         payload: { email: url === '/auth/login' ? email : uniqueEmail(), password: strongPassword },
       })
       expect(answer.statusCode).toBe(403)

@@ -62,6 +62,12 @@ export interface ClientOptions {
   crossTab?: boolean
   /** Milliseconds a tab waits for another's refresh before it refreshes itself. @default 5000 */
   lockTimeout?: number
+  /**
+   * Milliseconds a refresh request may take before it fails with `network_error`, so that a
+   * request that never answers cannot hold the tabs' lock and every caller forever.
+   * @default 30000
+   */
+  requestTimeout?: number
 }
 
 export interface BatonClient {
@@ -137,6 +143,7 @@ const page = globalThis as Partial<EventSource> & {
   document?: EventSource & { visibilityState: string }
 }
 const hidden = (): boolean => page.document?.visibilityState === 'hidden'
+const onPage = (): boolean => page.document !== undefined
 
 export function createClient(options: ClientOptions): BatonClient {
   return new Client(options)
@@ -166,6 +173,8 @@ class Client implements BatonClient {
   #timer: ReturnType<typeof setTimeout> | undefined
   /** Proactive refreshes that failed in a row (an outage, no network): they back off. */
   #failures = 0
+  #closed = false
+  readonly #requestTimeout: number
   /** Resolves a tab's wait for the token another tab is fetching. */
   #tokenArrived = (): void => {}
 
@@ -195,6 +204,7 @@ class Client implements BatonClient {
       )
     }
     this.#proactive = options.proactiveRefresh ?? true
+    this.#requestTimeout = options.requestTimeout ?? 30_000
     const { document } = page
     const onPage = document !== undefined && page.addEventListener !== undefined
     if (options.crossTab ?? (onPage && this.#delivery === 'cookie')) {
@@ -236,20 +246,27 @@ class Client implements BatonClient {
   async logout(): Promise<void> {
     const accessToken = this.#access?.token
     const refreshToken = this.#delivery === 'body' ? await this.#storedRefreshToken() : undefined
-    await this.#end('signed_out')
-    // In body mode with nothing held there is nothing to sign out; in cookie mode the cookie may
-    // be there whatever this object knows (a reload), and only the server can clear it.
-    if (this.#delivery === 'body' && accessToken === undefined && refreshToken === undefined) {
-      return
+    const sessionId = this.#sessionId
+    const had = this.#holds()
+    await this.#forget()
+    try {
+      // In body mode with nothing held there is nothing to sign out; in cookie mode the cookie
+      // may be there whatever this object knows (a reload), and only the server can clear it.
+      if (this.#delivery === 'body' && accessToken === undefined && refreshToken === undefined) {
+        return
+      }
+      const headers = this.#headers(accessToken)
+      let body: string | undefined
+      if (refreshToken !== undefined) {
+        headers['content-type'] = jsonType
+        body = JSON.stringify({ refreshToken })
+      }
+      const response = await this.#call('/auth/logout', { method: 'POST', headers, body })
+      if (!response.ok) throw await errorOf(response)
+    } finally {
+      // After the request: a listener that navigates away must not cancel it.
+      if (had) this.#announce('signed_out', sessionId, true)
     }
-    const headers = this.#headers(accessToken)
-    let body: string | undefined
-    if (refreshToken !== undefined) {
-      headers['content-type'] = jsonType
-      body = JSON.stringify({ refreshToken })
-    }
-    const response = await this.#call('/auth/logout', { method: 'POST', headers, body })
-    if (!response.ok) throw await errorOf(response)
   }
 
   async logoutEverywhere(): Promise<void> {
@@ -299,10 +316,21 @@ class Client implements BatonClient {
       : input instanceof Request && init === undefined
         ? input
         : new Request(input, init)
-    const send = (token: string): Promise<Response> =>
-      request === undefined
-        ? this.#fetch(input, withTokenInit(init, this.#tokenHeader, token))
-        : this.#fetch(withToken(request, this.#tokenHeader, token))
+    const send = (token: string): Promise<Response> => {
+      if (request !== undefined) return this.#fetch(withToken(request, this.#tokenHeader, token))
+      // Fetch drops `Authorization` on a redirect to another origin, and no other header: a
+      // custom one is carried across redirects here, to its own origin only. (A page's fetch
+      // hides redirects; there the browser's CORS check stands between the header and a
+      // foreign origin.)
+      if (this.#tokenHeader === 'authorization' || init?.redirect !== undefined || onPage()) {
+        return this.#fetch(input, withTokenInit(init, this.#tokenHeader, token))
+      }
+      return this.#followKeepingToken(
+        input instanceof URL ? input.href : (input as string),
+        init,
+        token,
+      )
+    }
     const token = await this.getAccessToken()
     const response = await send(token)
     if (response.status !== 401) return response
@@ -314,12 +342,37 @@ class Client implements BatonClient {
     return send(await this.#refreshAfterRejection(token))
   }
 
+  async #followKeepingToken(
+    url: string,
+    init: RequestInit | undefined,
+    token: string,
+  ): Promise<Response> {
+    const origin = new URL(url).origin
+    let target = url
+    let step = init
+    for (let hop = 0; hop <= 20; hop++) {
+      const sent =
+        new URL(target).origin === origin ? withTokenInit(step, this.#tokenHeader, token) : step
+      const response = await this.#fetch(target, { ...sent, redirect: 'manual' })
+      const location = response.headers.get('location')
+      if (response.status < 300 || response.status > 399 || location === null) return response
+      target = new URL(location, target).href
+      // As fetch does: 303, and 301/302 after a POST, go on as a GET without a body.
+      const status = response.status
+      if (status === 303 || ((status === 301 || status === 302) && step?.method === 'POST')) {
+        step = { ...step, method: 'GET', body: null }
+      }
+    }
+    throw new BatonClientError('network_error', 0, `More than 20 redirects from ${url}.`)
+  }
+
   onSessionChange(listener: (event: SessionEvent) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
 
   close(): void {
+    this.#closed = true
     clearTimeout(this.#timer)
     this.#stopListening()
     this.#tabs?.close()
@@ -401,17 +454,33 @@ class Client implements BatonClient {
       headers['content-type'] = jsonType
       body = JSON.stringify({ refreshToken })
     }
-    const response = await this.#call('/auth/refresh', { method: 'POST', headers, body })
-    if (generation !== this.#generation) return this.getAccessToken()
+    const response = await this.#call('/auth/refresh', {
+      method: 'POST',
+      headers,
+      body,
+      signal: timeoutSignal(this.#requestTimeout),
+    })
     if (!response.ok) {
+      if (generation !== this.#generation) return this.#tokenAfterChange()
       const error = await errorOf(response)
       if (sessionEndingCodes.has(error.code)) await this.#end(error.code)
       throw error
     }
     const tokens = await tokensOf(response)
-    if (generation !== this.#generation) return this.getAccessToken()
+    // Signed in or out meanwhile: this answer is of a session no longer held. An answer for the
+    // session held now is kept whatever arrived meanwhile: in body delivery, its refresh token
+    // is the only one still valid.
+    if (generation !== this.#generation && tokens.sessionId !== this.#sessionId) {
+      return this.#tokenAfterChange()
+    }
     await this.#accept(tokens)
     return tokens.accessToken
+  }
+
+  /** The token of the session that replaced the one a refresh was for; never a new refresh. */
+  #tokenAfterChange(): string {
+    if (this.#access !== null) return this.#access.token
+    throw new BatonClientError('login_required', 0, 'Signed out while refreshing.')
   }
 
   async #accept(tokens: TokenResponse): Promise<void> {
@@ -431,7 +500,11 @@ class Client implements BatonClient {
       user: tokens.user,
     }
     this.#adopt(message)
-    this.#tabs?.post(message)
+    this.#tell(message)
+  }
+
+  #tell(message: TabMessage): void {
+    if (!this.#closed) this.#tabs?.post(message)
   }
 
   /** A token fetched here or by another tab. */
@@ -452,18 +525,17 @@ class Client implements BatonClient {
 
   #receive(message: TabMessage): void {
     if (message.type === 'ended') {
-      void this.#end(message.code, false)
+      // Only the session it ended: a late word about an older one leaves a new sign-in alone.
+      if (message.sessionId === this.#sessionId) void this.#end(message.code, false)
       return
     }
     const held = this.#access
     // A session another tab signed in to replaces this one; of one session's tokens the
     // later wins.
-    if (
-      held === null ||
-      message.sessionId !== this.#sessionId ||
-      message.expiresAt > held.expiresAt
-    ) {
+    if (message.sessionId !== this.#sessionId) {
       this.#generation++
+      this.#adopt(message)
+    } else if (held === null || message.expiresAt > held.expiresAt) {
       this.#adopt(message)
     }
   }
@@ -473,10 +545,18 @@ class Client implements BatonClient {
    * (a reload in cookie delivery that finds no cookie ends nothing).
    */
   async #end(code: string, tellTabs = true): Promise<void> {
-    const had = this.#access !== null || this.#sessionId !== null
+    const sessionId = this.#sessionId
+    const had = this.#holds()
     await this.#forget()
-    if (!had) return
-    if (tellTabs) this.#tabs?.post({ type: 'ended', code })
+    if (had) this.#announce(code, sessionId, tellTabs)
+  }
+
+  #holds(): boolean {
+    return this.#access !== null || this.#sessionId !== null
+  }
+
+  #announce(code: string, sessionId: string | null, tellTabs: boolean): void {
+    if (tellTabs) this.#tell({ type: 'ended', code, sessionId })
     const reason = code === 'signed_out' ? code : (endReasons[code] ?? 'expired')
     this.#emit({ type: 'ended', reason, code })
   }
@@ -510,7 +590,7 @@ class Client implements BatonClient {
   #schedule(): void {
     clearTimeout(this.#timer)
     const access = this.#access
-    if (!this.#proactive || access === null) return
+    if (!this.#proactive || access === null || this.#closed) return
     const delay =
       this.#failures > 0
         ? Math.min(60_000, 1000 * 2 ** this.#failures)
@@ -606,6 +686,14 @@ class Client implements BatonClient {
   #url(path: string): string {
     return this.#base + path
   }
+}
+
+/** `AbortSignal.timeout` is not everywhere (React Native). */
+function timeoutSignal(milliseconds: number): AbortSignal {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(), milliseconds)
+  ;(timer as { unref?: () => void }).unref?.()
+  return controller.signal
 }
 
 function tokenHeaderValue(header: string, token: string): string {

@@ -11,7 +11,7 @@ export type TabMessage =
       sessionId: string
       user: User | null
     }
-  | { type: 'ended'; code: string }
+  | { type: 'ended'; code: string; sessionId: string | null }
 
 export interface Tabs {
   /**

@@ -41,7 +41,7 @@ const endedBy: Record<string, string> = {
 function leftWithoutSession(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code
   if (code === 'login_required') toSignIn()
-  else if (code !== undefined && code in endedBy) toSignIn(endedBy[code])
+  else if (code !== undefined && Object.hasOwn(endedBy, code)) toSignIn(endedBy[code])
   else return false
   return true
 }
@@ -50,7 +50,8 @@ function wireForm(kind: 'sign-in' | 'sign-up'): void {
   const form = byId<HTMLFormElement>('account-form')
   const problem = byId('form-problem')
   const notice = describeEnding(new URLSearchParams(location.search).get('ended'))
-  if (notice !== '') byId('notice').textContent = notice
+  // Filled a moment after load, so screen readers announce the live region's new text.
+  if (notice !== '') setTimeout(() => (byId('notice').textContent = notice), 100)
   form.addEventListener('submit', (event) => {
     event.preventDefault()
     void submit()
@@ -70,8 +71,10 @@ function wireForm(kind: 'sign-in' | 'sign-up'): void {
       location.assign(base)
     } catch (error) {
       problem.textContent = describeError(error)
-      const code = (error as { code?: string }).code
-      byId(code === 'email_taken' || code === 'invalid_request' ? 'email' : 'password').focus()
+      const { code, message } = error as { code?: string; message?: string }
+      const aboutEmail =
+        code === 'email_taken' || (code === 'invalid_request' && !/password/i.test(message ?? ''))
+      byId(aboutEmail ? 'email' : 'password').focus()
     } finally {
       button.disabled = false
       form.removeAttribute('aria-busy')
@@ -174,6 +177,13 @@ async function showDevices(): Promise<void> {
     if (document.visibilityState === 'visible') void act(render)
   })
   await act(render)
+  if (list.hasAttribute('aria-busy')) {
+    // The first load failed (the reason is shown above): no endless "Loading…".
+    list.replaceChildren(
+      make('li', {}, 'Your devices could not be loaded. Reload the page to try again.'),
+    )
+    list.removeAttribute('aria-busy')
+  }
 }
 
 const page = document.body.dataset.page

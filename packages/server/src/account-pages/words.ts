@@ -26,7 +26,7 @@ export function describeError(error: unknown): string {
     // The server names the field in plain words ("password must be at least 8 characters").
     return `${message.charAt(0).toUpperCase()}${message.slice(1)}`.replace(/\.?$/, '.')
   }
-  if (code !== undefined && code in messages) return messages[code] ?? ''
+  if (code !== undefined && Object.hasOwn(messages, code)) return messages[code] ?? ''
   if (status !== undefined && status >= 500)
     return 'Something went wrong on the server. Please try again.'
   return 'Something went wrong. Please try again.'
@@ -40,7 +40,9 @@ const endings: Record<SessionEndReason, string> = {
 }
 
 export function describeEnding(reason: string | null): string {
-  return reason !== null && reason in endings ? endings[reason as SessionEndReason] : ''
+  return reason !== null && Object.hasOwn(endings, reason)
+    ? endings[reason as SessionEndReason]
+    : ''
 }
 
 function durationWords(seconds: number): string {

@@ -68,7 +68,8 @@ export class RefreshCookie {
    * browser's cross-origin request, and is let through.
    */
   assertNotForeign(request: FastifyRequest): void {
-    const origin = requestOrigin(request)
+    // `Origin: null` is a browser's too: a sandboxed frame, a data: URL, a redirect chain.
+    const origin = request.headers.origin === 'null' ? 'null' : requestOrigin(request)
     if (origin !== null && !this.#trustedOrigins.has(origin)) {
       throw new BatonError(
         'csrf_origin_mismatch',

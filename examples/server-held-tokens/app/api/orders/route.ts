@@ -10,7 +10,13 @@ export async function GET(request: Request): Promise<Response> {
   if (baton === undefined) return Response.json({ error: 'login_required' }, { status: 401 })
   try {
     const answer = await baton.fetch(`${process.env['ORDERS_API_URL']}/orders`)
-    return new Response(answer.body, { status: answer.status, headers: answer.headers })
+    // Only what the browser needs: fetch has already decoded the body (so the upstream's
+    // content-encoding and length no longer hold), and the upstream's cookies are not ours.
+    const type = answer.headers.get('content-type')
+    return new Response(await answer.arrayBuffer(), {
+      status: answer.status,
+      headers: type === null ? {} : { 'content-type': type },
+    })
   } catch (error) {
     // The session ended (revoked, reused, expired): the visitor signs in again.
     if (error instanceof BatonClientError) {
