@@ -538,7 +538,8 @@ describe('session events', () => {
 
 describe('proactive refresh and clocks', () => {
   it('refreshes on its own at about 80 % of the access lifetime, before any call needs it', async () => {
-    // Real time here: a 3-second access token, refreshed between 2.25 and 2.55 seconds.
+    // Real time here: a 3-second access token, refreshed between 2.25 and 2.55 seconds (later
+    // only by the timer's lateness on a loaded machine).
     await startBaton({ BATON_ACCESS_TOKEN_TTL: '3s' })
     const { client, count } = bodyClient({ now: Date.now })
     closers.push(async () => client.close())
@@ -554,7 +555,7 @@ describe('proactive refresh and clocks', () => {
     })
     const after = await refreshed
     expect(after).toBeGreaterThan(2000)
-    expect(after).toBeLessThan(2900)
+    expect(after).toBeLessThan(3000) // before the token expires, whatever the load
     expect(count('POST /auth/refresh')).toBe(1)
   })
 
