@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '../../packages/server/src/core/errors.js'
 import { randomId } from '../../packages/server/src/core/ids.js'
-import type { SessionRecord, SessionStore } from '../../packages/server/src/core/ports.js'
+import type {
+  OneTimeToken,
+  SessionRecord,
+  SessionStore,
+} from '../../packages/server/src/core/ports.js'
 import {
   DAY,
   HOUR,
@@ -449,6 +453,108 @@ export function describeSessionStoreContract(
 
       it('returns an empty list for an unknown user', async () => {
         expect(await store().listForUser(randomId(), Date.now())).toEqual([])
+      })
+    })
+
+    describe('one-time tokens', () => {
+      const hashOf = (): string => `sha256:${randomId()}${randomId()}`
+      const token = (now: number, overrides: Partial<OneTimeToken> = {}): OneTimeToken => ({
+        userId: randomId(),
+        kind: 'password_reset',
+        tokenHash: hashOf(),
+        email: `${randomId().toLowerCase()}@example.test`,
+        createdAt: now,
+        expiresAt: now + HOUR,
+        ...overrides,
+      })
+      const take = (stored: OneTimeToken, now: number, tokenHash = stored.tokenHash) =>
+        store().takeOneTimeToken(stored.userId, stored.kind, tokenHash, now)
+
+      it('gives a token back once, with every field, then never again', async () => {
+        const now = Date.now()
+        const stored = token(now, { email: 'ünïcødé+tag@example.test' })
+        await store().putOneTimeToken(stored)
+        expect(await take(stored, now + MINUTE)).toEqual(stored)
+        expect(await take(stored, now + MINUTE)).toBeNull()
+      })
+
+      it('keeps one live token per user and kind: a new one replaces the old', async () => {
+        const now = Date.now()
+        const first = token(now)
+        const second = token(now + MINUTE, { userId: first.userId })
+        await store().putOneTimeToken(first)
+        await store().putOneTimeToken(second)
+        expect(await take(first, now + 2 * MINUTE)).toBeNull()
+        expect(await take(second, now + 2 * MINUTE)).toEqual(second)
+        expect(await take(first, now + 2 * MINUTE)).toBeNull()
+      })
+
+      it('keeps kinds and users apart', async () => {
+        const now = Date.now()
+        const reset = token(now, { kind: 'password_reset' })
+        const verification = token(now, { userId: reset.userId, kind: 'email_verification' })
+        const someoneElse = token(now, { tokenHash: reset.tokenHash })
+        for (const stored of [reset, verification, someoneElse]) {
+          await store().putOneTimeToken(stored)
+        }
+        // The right hash under another kind or another user is no match.
+        expect(
+          await store().takeOneTimeToken(reset.userId, 'email_verification', reset.tokenHash, now),
+        ).toBeNull()
+        expect(await take(reset, now)).toEqual(reset)
+        expect(await take(verification, now)).toEqual(verification)
+        expect(await take(someoneElse, now)).toEqual(someoneElse)
+      })
+
+      it('leaves the token in place when the hash is wrong', async () => {
+        const now = Date.now()
+        const stored = token(now)
+        await store().putOneTimeToken(stored)
+        expect(await take(stored, now, hashOf())).toBeNull()
+        expect(await take(stored, now, '')).toBeNull()
+        expect(await take(stored, now)).toEqual(stored)
+      })
+
+      it('gives nothing back once expiresAt has come, by the caller’s clock', async () => {
+        const now = Date.now()
+        const lastMoment = token(now)
+        await store().putOneTimeToken(lastMoment)
+        expect(await take(lastMoment, lastMoment.expiresAt - 1)).toEqual(lastMoment)
+
+        const expired = token(now)
+        await store().putOneTimeToken(expired)
+        expect(await take(expired, expired.expiresAt)).toBeNull()
+        expect(await take(expired, expired.expiresAt + DAY)).toBeNull()
+      })
+
+      it('gives a token to exactly one of 10 concurrent takes', async () => {
+        const now = Date.now()
+        const stored = token(now)
+        await store().putOneTimeToken(stored)
+        const results = await Promise.all(Array.from({ length: 10 }, () => take(stored, now)))
+        expect(results.filter((result) => result !== null)).toEqual([stored])
+      })
+
+      it('drops a token, and ignores one that is not there', async () => {
+        const now = Date.now()
+        const dropped = token(now)
+        const kept = token(now, { userId: dropped.userId, kind: 'email_verification' })
+        await store().putOneTimeToken(dropped)
+        await store().putOneTimeToken(kept)
+        await store().dropOneTimeToken(dropped.userId, 'password_reset')
+        await store().dropOneTimeToken(dropped.userId, 'password_reset')
+        await store().dropOneTimeToken(randomId(), 'email_verification')
+        expect(await take(dropped, now)).toBeNull()
+        expect(await take(kept, now)).toEqual(kept)
+      })
+
+      it('isolates the caller from the stored token', async () => {
+        const now = Date.now()
+        const stored = token(now)
+        const original = { ...stored }
+        await store().putOneTimeToken(stored)
+        stored.email = 'changed@example.test'
+        expect(await take(original, now)).toEqual(original)
       })
     })
 

@@ -285,7 +285,7 @@ describe('the two-token table over the memory store', () => {
       revokedReason: 'refresh_token_reused',
     })
     expect(await denied(first)).toBe(true)
-    const events = await engine.store.listEvents({ userId: first.user.id, limit: 5 })
+    const { items: events } = await engine.store.listEvents({ userId: first.user.id, limit: 5 })
     expect(events.map((event) => event.type)).toContain('refresh_token_reused')
     // The successor dies with the session.
     expect(await refusalCode(refresh(next.refreshToken))).toBe('session_revoked')

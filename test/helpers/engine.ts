@@ -71,6 +71,8 @@ export async function createTestEngine(
         passwordHash: await plainHasher.hash('correct horse battery staple'),
         roles,
         createdAt: clock.now(),
+        disabledAt: null,
+        emailVerifiedAt: null,
       }
       if (!(await store.createUser(user))) throw new Error(`could not create ${email}`)
       return user

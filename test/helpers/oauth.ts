@@ -59,6 +59,8 @@ export async function createUser(
     passwordHash: await createArgon2Hasher().hash(strongPassword),
     roles,
     createdAt: server.clock.now(),
+    disabledAt: null,
+    emailVerifiedAt: null,
   }
   if (!(await server.database.createUser(user))) throw new Error('could not create the user')
   return { ...user, password: strongPassword }

@@ -275,7 +275,7 @@ describe('refresh grant', () => {
     const access = await me(server, second.access_token)
     expect(access.statusCode).toBe(401)
     expect(access.json()).toMatchObject({ error: 'session_revoked' })
-    const events = await server.database.listEvents({ userId: user.id, limit: 10 })
+    const { items: events } = await server.database.listEvents({ userId: user.id, limit: 10 })
     expect(events.map((event) => event.type)).toContain('refresh_token_reused')
   })
 

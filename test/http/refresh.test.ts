@@ -90,7 +90,10 @@ describe('rotation', () => {
     expect(access.statusCode).toBe(401)
     expect(access.json()).toMatchObject({ error: 'session_revoked' })
     // A security event records it.
-    const events = await server.database.listEvents({ userId: first.user.id, limit: 10 })
+    const { items: events } = await server.database.listEvents({
+      userId: first.user.id,
+      limit: 10,
+    })
     expect(events.map((event) => event.type)).toContain('refresh_token_reused')
     expect(events.find((event) => event.type === 'refresh_token_reused')?.sessionId).toBe(
       first.sessionId,

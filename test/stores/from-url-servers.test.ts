@@ -111,6 +111,8 @@ async function roundTrip(stores: OpenStores): Promise<void> {
       passwordHash: 'hash',
       roles: ['user'],
       createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
     }),
   ).toBe(true)
   expect((await stores.database.findUserById(userId))?.roles).toEqual(['user'])

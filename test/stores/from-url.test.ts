@@ -45,6 +45,8 @@ async function roundTrip(stores: OpenStores): Promise<string> {
       passwordHash: 'hash',
       roles: ['user'],
       createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
     }),
   ).toBe(true)
   expect((await stores.database.findUserById(id))?.roles).toEqual(['user'])
@@ -95,6 +97,8 @@ describe('openStores', () => {
       passwordHash: 'hash',
       roles: [],
       createdAt: Date.now(),
+      disabledAt: null,
+      emailVerifiedAt: null,
     })
     await first.close()
     const second = await open(url, url)

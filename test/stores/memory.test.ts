@@ -26,6 +26,8 @@ describe('memory store', () => {
       passwordHash: 'hash',
       roles: [],
       createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
     })
     await store.hit('key', 1000, now)
     expect(await store.findUserById(userId)).not.toBeNull()

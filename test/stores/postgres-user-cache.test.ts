@@ -40,6 +40,8 @@ await describeWith(['postgres'], 'PostgreSQL user cache', () => {
       passwordHash: 'hash',
       roles: ['user'],
       createdAt: Date.now(),
+      disabledAt: null,
+      emailVerifiedAt: null,
     }
     expect(await store.createUser(user)).toBe(true)
     return user
@@ -84,6 +86,25 @@ await describeWith(['postgres'], 'PostgreSQL user cache', () => {
     expect(seenAfter).toBeLessThan(200)
     await admin.query(`DELETE FROM "${schema}".users WHERE id = $1`, [user.id])
     await eventually(async () => (await store.findUserById(user.id)) === null, 200)
+  })
+
+  it('sees its own updateUser and deleteUser at once, and another instance’s within moments', async () => {
+    const [store, other] = [await open(), await open()]
+    const user = await newUser(store)
+    expect(await store.findUserById(user.id)).toEqual(user)
+    expect(await other.findUserById(user.id)).toEqual(user)
+    const now = Date.now()
+    // Its own change: no waiting for the trigger's notice.
+    expect(await store.updateUser(user.id, { disabledAt: now })).toBe(true)
+    expect(await store.findUserById(user.id)).toEqual({ ...user, disabledAt: now })
+    // Another instance's cache hears of it from the trigger.
+    await eventually(async () => (await other.findUserById(user.id))?.disabledAt === now, 500)
+    expect(await other.updateUser(user.id, { roles: ['auditor'], emailVerifiedAt: now })).toBe(true)
+    expect((await other.findUserById(user.id))?.roles).toEqual(['auditor'])
+    await eventually(async () => (await store.findUserById(user.id))?.emailVerifiedAt === now, 500)
+    expect(await store.deleteUser(user.id)).toBe(true)
+    expect(await store.findUserById(user.id)).toBeNull()
+    await eventually(async () => (await other.findUserById(user.id)) === null, 500)
   })
 
   it('forgets every user on TRUNCATE', async () => {

@@ -59,6 +59,8 @@ function everyCall(store: PostgresStore, kept: SessionRecord): [string, () => Pr
           passwordHash: 'hash',
           roles: ['user'],
           createdAt: now,
+          disabledAt: null,
+          emailVerifiedAt: null,
         }),
     ],
     ['findUserByEmail', () => store.findUserByEmail(`${randomId()}@example.test`)],
@@ -100,10 +102,32 @@ function everyCall(store: PostgresStore, kept: SessionRecord): [string, () => Pr
           sessionId: null,
           ip: null,
           userAgent: null,
+          actor: null,
           detail: null,
         }),
     ],
     ['listEvents', () => store.listEvents({ limit: 1 })],
+    ['purgeEvents', () => store.purgeEvents(now - 400 * 86_400_000, 1)],
+    ['listUsers', () => store.listUsers({ limit: 1 })],
+    ['updateUser', () => store.updateUser(randomId(), { disabledAt: now })],
+    ['deleteUser', () => store.deleteUser(randomId())],
+    [
+      'putOneTimeToken',
+      () =>
+        store.putOneTimeToken({
+          userId: randomId(),
+          kind: 'password_reset',
+          tokenHash: 'sha256:x',
+          email: 'a@example.test',
+          createdAt: now,
+          expiresAt: now + MINUTE,
+        }),
+    ],
+    [
+      'takeOneTimeToken',
+      () => store.takeOneTimeToken(randomId(), 'password_reset', 'sha256:x', now),
+    ],
+    ['dropOneTimeToken', () => store.dropOneTimeToken(randomId(), 'email_verification')],
     ['ping', () => store.ping()],
   ]
 }
@@ -356,6 +380,8 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
         passwordHash: 'h',
         roles,
         createdAt: Date.now(),
+        disabledAt: null,
+        emailVerifiedAt: null,
       })
       expect((await store.findUserById(id))?.roles).toEqual(roles)
     })

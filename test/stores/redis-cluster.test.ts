@@ -69,6 +69,14 @@ await describeWith(['redis-binaries'], 'Redis Cluster session store', () => {
           session(now, { userId }),
         ]
         for (const record of records) await store.create(record)
+        await store.putOneTimeToken({
+          userId,
+          kind: 'password_reset',
+          tokenHash: `sha256:${userId}`,
+          email: `${userId.toLowerCase()}@example.test`,
+          createdAt: now,
+          expiresAt: now + 3_600_000,
+        })
         sessionsOf.set(userId, records)
       }
 
@@ -78,7 +86,7 @@ await describeWith(['redis-binaries'], 'Redis Cluster session store', () => {
         const holders = byNode.flatMap((keys, index) => (keys.length > 0 ? [index] : []))
         expect(holders, `nodes holding ${userId}`).toHaveLength(1)
         const keys = byNode.flat()
-        expect(keys, `keys of ${userId}`).toHaveLength(4) // three sessions and their index
+        expect(keys, `keys of ${userId}`).toHaveLength(5) // three sessions, their index, a token
         const slots = await Promise.all(keys.map((key) => anyNode().cluster('KEYSLOT', key)))
         expect(new Set(slots).size, `slots of ${userId}`).toBe(1)
         homes.add(holders[0] ?? -1)
@@ -92,6 +100,9 @@ await describeWith(['redis-binaries'], 'Redis Cluster session store', () => {
         const ids = await store.revokeAllForUser(userId, revocation)
         expect([...ids].sort()).toEqual(records.map((record) => record.id).sort())
         expect(await store.listForUser(userId, revokedAt)).toEqual([])
+        expect(
+          await store.takeOneTimeToken(userId, 'password_reset', `sha256:${userId}`, revokedAt),
+        ).toMatchObject({ userId })
         expect((await keysByNode(userId)).flat(), `keys of ${userId}`).toHaveLength(7)
         for (const record of records) {
           expect(await store.isDenied(refOf(record), revokedAt)).toBe(true)

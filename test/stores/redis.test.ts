@@ -56,6 +56,23 @@ function everyPrimitive(store: SessionStore, now: number): [string, () => Promis
     ['hit', () => store.hit(`login:${randomId()}`, MINUTE, now)],
     ['peek', () => store.peek(`login:${randomId()}`, now)],
     ['resetCounter', () => store.resetCounter(`login:${randomId()}`)],
+    [
+      'putOneTimeToken',
+      () =>
+        store.putOneTimeToken({
+          userId: record.userId,
+          kind: 'password_reset',
+          tokenHash: 'sha256:x',
+          email: 'a@example.test',
+          createdAt: now,
+          expiresAt: now + MINUTE,
+        }),
+    ],
+    [
+      'takeOneTimeToken',
+      () => store.takeOneTimeToken(record.userId, 'password_reset', 'sha256:x', now),
+    ],
+    ['dropOneTimeToken', () => store.dropOneTimeToken(record.userId, 'email_verification')],
     ['ping', () => store.ping()],
   ]
 }
@@ -343,6 +360,58 @@ await describeWith(['redis'], 'Redis session store', () => {
         expect(await store.get(refOf(first), now)).not.toBeNull()
         expect(await store.isDenied(refOf(first), now)).toBe(true)
       }
+    })
+
+    it('keeps a one-time token in its user’s slot until it expires, by the caller’s clock', async () => {
+      const store = await openStore()
+      for (const now of [Date.now(), Date.now() - 400 * DAY, Date.now() + 40 * DAY]) {
+        const userId = randomId()
+        const token = {
+          userId,
+          kind: 'email_verification' as const,
+          tokenHash: `sha256:${randomId()}`,
+          email: `${userId.toLowerCase()}@example.test`,
+          createdAt: now,
+          expiresAt: now + 2 * DAY,
+        }
+        await store.putOneTimeToken(token)
+        const key = `${prefix}{${userId}}:onetime:email_verification`
+        expect(await keysMatching(`${prefix}{${userId}}:*`)).toEqual([key])
+        const ttl = await inspect().pttl(key)
+        expect(ttl).toBeLessThanOrEqual(2 * DAY)
+        expect(ttl).toBeGreaterThan(2 * DAY - 5 * SECOND)
+        // A new token restarts the clock.
+        await store.putOneTimeToken({ ...token, createdAt: now + DAY, tokenHash: 'sha256:new' })
+        expect(await inspect().pttl(key)).toBeLessThanOrEqual(DAY)
+        expect(await store.takeOneTimeToken(userId, token.kind, token.tokenHash, now)).toBeNull()
+        expect(await store.takeOneTimeToken(userId, token.kind, 'sha256:new', now)).not.toBeNull()
+        expect(await inspect().exists(key)).toBe(0)
+      }
+    })
+
+    it('lets exactly one of 20 takes of a one-time token over two connections win', async () => {
+      const [a, b] = [await openStore(), await openStore()]
+      const now = Date.now()
+      const token = {
+        userId: randomId(),
+        kind: 'password_reset' as const,
+        tokenHash: `sha256:${randomId()}`,
+        email: 'race@example.test',
+        createdAt: now,
+        expiresAt: now + HOUR,
+      }
+      await a.putOneTimeToken(token)
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          (index % 2 === 0 ? a : b).takeOneTimeToken(
+            token.userId,
+            token.kind,
+            token.tokenHash,
+            now,
+          ),
+        ),
+      )
+      expect(results.filter((result) => result !== null)).toEqual([token])
     })
 
     it('ends the index with its longest-lived session, and drops purged ones from it', async () => {

@@ -8,16 +8,33 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgresStore } from '../../packages/server/src/stores/postgres/index.js'
-import { migrationsTable } from '../../packages/server/src/stores/postgres/schema.js'
-import { createTable, users, type Table } from '../../packages/server/src/stores/sql-tables.js'
+import {
+  migrations as postgresMigrations,
+  migrationsTable,
+} from '../../packages/server/src/stores/postgres/schema.js'
+import {
+  addColumn,
+  createTable,
+  oneTimeTokens,
+  users,
+  type Table,
+} from '../../packages/server/src/stores/sql-tables.js'
 import { openSqliteStore } from '../../packages/server/src/stores/sqlite/index.js'
-import { migrate as migrateSqlite } from '../../packages/server/src/stores/sqlite/schema.js'
+import {
+  migrate as migrateSqlite,
+  migrations as sqliteMigrations,
+} from '../../packages/server/src/stores/sqlite/schema.js'
 import { describeDatabaseStoreContract } from '../contract/database-store.contract.js'
 import { describeSessionStoreContract } from '../contract/session-store.contract.js'
 import {
   shippedPostgresMigrations,
   shippedSqliteMigrations,
 } from '../fixtures/shipped-sql-migrations.js'
+import type {
+  DatabaseStore,
+  SessionStore,
+  UserRecord,
+} from '../../packages/server/src/core/ports.js'
 import { describeWith } from '../helpers/services.js'
 import {
   dropPostgresSchema,
@@ -39,14 +56,103 @@ function tempFile(name: string): string {
   return join(dir, name)
 }
 
-/** A SQLite file as the shipped migrations left it. */
-function shippedSqliteFile(): string {
+/** A SQLite file as the shipped migrations (or the given ones) left it. */
+function shippedSqliteFile(migrations: readonly string[] = shippedSqliteMigrations): string {
   const path = tempFile('shipped.db')
   const db = new Database(path)
-  for (const sql of shippedSqliteMigrations) db.exec(sql)
-  db.pragma(`user_version = ${shippedSqliteMigrations.length}`)
+  for (const sql of migrations) db.exec(sql)
+  db.pragma(`user_version = ${migrations.length}`)
   db.close()
   return path
+}
+
+/**
+ * Rows as a release before issue 13 wrote them, in the tables every release has: the stores
+ * must read them after the migration as "never disabled, not verified, done by the user".
+ */
+const oldRows = {
+  userId: 'old-user',
+  email: 'old-user@example.test',
+  createdAt: 1_700_000_000_000,
+  sessionId: 'old-session',
+  events: [
+    { type: 'login_succeeded', at: 1_700_000_000_100 },
+    { type: 'logout', at: 1_700_000_000_200 },
+  ],
+}
+
+function oldRowInserts(roles: string): string[] {
+  const { userId, email, createdAt, sessionId, events } = oldRows
+  const session = `'${sessionId}', '${userId}', ${createdAt}, ${createdAt}, ${createdAt + 90 * 86_400_000},
+    '203.0.113.7', 'old-agent', 'openid', NULL, 'old-jti', ${createdAt / 1000},
+    ${createdAt / 1000 + 86_400}, NULL, NULL, NULL, NULL, ${createdAt + 90 * 86_400_000}`
+  return [
+    `INSERT INTO users (id, email, password_hash, roles, created_at)
+     VALUES ('${userId}', '${email}', 'old-hash', ${roles}, ${createdAt})`,
+    ...events.map(
+      ({ type, at }) =>
+        `INSERT INTO audit_events (type, at, user_id, session_id, ip, user_agent, detail)
+         VALUES ('${type}', ${at}, '${userId}', '${sessionId}', '203.0.113.7', 'old-agent', NULL)`,
+    ),
+    `INSERT INTO sessions (
+       id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope, client_id,
+       current_jti, current_issued_at, current_expires_at, previous_jti, rotated_at, revoked_at,
+       revoked_reason, purge_at
+     ) VALUES (${session})`,
+  ]
+}
+
+/** What a store must read, and may do, on a database that held `oldRows` before migrating. */
+async function expectOldRowsServed(store: DatabaseStore & SessionStore): Promise<void> {
+  const { userId, email, createdAt, sessionId, events } = oldRows
+  const user: UserRecord = {
+    id: userId,
+    email,
+    passwordHash: 'old-hash',
+    roles: ['user', 'admin'],
+    createdAt,
+    disabledAt: null,
+    emailVerifiedAt: null,
+  }
+  expect(await store.findUserById(userId)).toEqual(user)
+  expect(await store.findUserByEmail(email)).toEqual(user)
+  expect(await store.listUsers({ limit: 10 })).toEqual({ items: [user], next: null })
+  const listed = await store.listEvents({ userId, limit: 10 })
+  expect(listed.items.map(({ type, at, actor }) => ({ type, at, actor }))).toEqual(
+    [...events].reverse().map((event) => ({ ...event, actor: null })),
+  )
+  expect((await store.listEvents({ type: 'logout', limit: 10 })).items).toHaveLength(1)
+  const [first] = listed.items.slice(-1)
+  expect((await store.listEvents({ afterId: first!.id, limit: 10 })).items).toHaveLength(1)
+  // Written anew, old rows and new ones side by side.
+  const at = createdAt + 1000
+  await store.record({
+    type: 'user_disabled',
+    at,
+    userId,
+    sessionId: null,
+    ip: null,
+    userAgent: null,
+    actor: 'cli',
+    detail: null,
+  })
+  expect((await store.listEvents({ userId, limit: 1 })).items[0]).toMatchObject({ actor: 'cli' })
+  expect(await store.updateUser(userId, { disabledAt: at, emailVerifiedAt: at })).toBe(true)
+  expect(await store.findUserById(userId)).toEqual({ ...user, disabledAt: at, emailVerifiedAt: at })
+  expect(await store.purgeEvents(createdAt + 150, 10)).toBe(1)
+  const now = createdAt + 2000
+  expect((await store.listForUser(userId, now)).map((session) => session.id)).toEqual([sessionId])
+  const token = {
+    userId,
+    kind: 'password_reset' as const,
+    tokenHash: 'sha256:old',
+    email,
+    createdAt: now,
+    expiresAt: now + 60_000,
+  }
+  await store.putOneTimeToken(token)
+  expect(await store.takeOneTimeToken(userId, 'password_reset', 'sha256:old', now)).toEqual(token)
+  expect(await store.deleteUser(userId)).toBe(true)
 }
 
 /** SQLite keeps each CREATE as written; spacing is all that may differ. */
@@ -77,6 +183,14 @@ describe('SQL table descriptions', () => {
     expect(createTable(users, 'sqlite')).toContain('roles TEXT NOT NULL')
     expect(createTable(users, 'postgres')).toContain('roles TEXT[] NOT NULL')
     expect(createTable(users, 'postgres')).toContain('created_at BIGINT NOT NULL')
+    expect(createTable(oneTimeTokens, 'postgres')).toContain('PRIMARY KEY (user_id, kind)')
+    expect(addColumn('users', { name: 'disabled_at', kind: 'integer' }, 'postgres')).toBe(
+      'ALTER TABLE users ADD COLUMN disabled_at BIGINT;',
+    )
+    // A NOT NULL column cannot be added to a table that has rows.
+    expect(() =>
+      addColumn('users', { name: 'x', kind: 'integer', notNull: true }, 'sqlite'),
+    ).toThrow()
     const identity: Table = { name: 'log', columns: [{ name: 'id', kind: 'identity' }] }
     expect(createTable(identity, 'sqlite')).toContain('id INTEGER PRIMARY KEY AUTOINCREMENT')
     expect(createTable(identity, 'postgres')).toContain(
@@ -84,23 +198,39 @@ describe('SQL table descriptions', () => {
     )
   })
 
-  it('SQLite: today’s migrations create exactly the schema the shipped ones did', () => {
-    const today = tempFile('today.db')
-    const db = new Database(today)
-    expect(migrateSqlite(db)).toBe(shippedSqliteMigrations.length)
-    db.close()
+  it('SQLite: today’s shipped migrations create exactly the schema they did when they shipped', () => {
+    expect(sqliteMigrations.length).toBeGreaterThanOrEqual(shippedSqliteMigrations.length)
+    const today = shippedSqliteFile(sqliteMigrations.slice(0, shippedSqliteMigrations.length))
     const shipped = sqliteSchemaOf(shippedSqliteFile())
     expect(shipped.length).toBeGreaterThan(8)
     expect(sqliteSchemaOf(today)).toEqual(shipped)
   })
 
-  it('SQLite: a database made by the shipped migrations opens with no migration to run', async () => {
+  it('SQLite: a database made by the shipped migrations migrates to the schema of a new one', async () => {
     const path = shippedSqliteFile()
     const store = openSqliteStore({ path })
     await store.close()
     const db = new Database(path, { readonly: true })
-    expect(db.pragma('user_version', { simple: true })).toBe(shippedSqliteMigrations.length)
+    expect(db.pragma('user_version', { simple: true })).toBe(sqliteMigrations.length)
     db.close()
+    const fresh = tempFile('fresh.db')
+    const freshDb = new Database(fresh)
+    expect(migrateSqlite(freshDb)).toBe(sqliteMigrations.length)
+    freshDb.close()
+    expect(sqliteSchemaOf(path)).toEqual(sqliteSchemaOf(fresh))
+  })
+
+  it('SQLite: rows written before the migration read and change as new ones do', async () => {
+    const path = shippedSqliteFile()
+    const db = new Database(path)
+    for (const sql of oldRowInserts(`'["user","admin"]'`)) db.exec(sql)
+    db.close()
+    const store = openSqliteStore({ path })
+    try {
+      await expectOldRowsServed(store)
+    } finally {
+      await store.close()
+    }
   })
 })
 
@@ -120,8 +250,11 @@ function freshSchema(): string {
   return schema
 }
 
-/** A PostgreSQL schema as the shipped migrations left it, bookkeeping included. */
-async function shippedPostgresSchema(): Promise<string> {
+/** A PostgreSQL schema as the shipped migrations (or the given ones) left it, bookkeeping included. */
+async function shippedPostgresSchema(
+  migrations: readonly string[] = shippedPostgresMigrations,
+  rows: readonly string[] = [],
+): Promise<string> {
   const schema = freshSchema()
   await withPostgresClient(async (client) => {
     await client.query('BEGIN')
@@ -132,10 +265,11 @@ async function shippedPostgresSchema(): Promise<string> {
         version INTEGER PRIMARY KEY,
         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
       )`)
-    for (const [index, sql] of shippedPostgresMigrations.entries()) {
+    for (const [index, sql] of migrations.entries()) {
       await client.query(sql)
       await client.query(`INSERT INTO ${migrationsTable} (version) VALUES ($1)`, [index + 1])
     }
+    for (const sql of rows) await client.query(sql)
     await client.query('COMMIT')
   })
   return schema
@@ -186,13 +320,41 @@ async function postgresSchemaOf(schema: string): Promise<string[]> {
 }
 
 await describeWith(['postgres'], 'SQL table descriptions on PostgreSQL', () => {
-  it('today’s migrations create exactly the schema the shipped ones did', async () => {
-    const today = freshSchema()
-    const store = await openPostgresStore({ url: postgresUrlWithSchema(today) })
-    await store.close()
+  it('today’s shipped migrations create exactly the schema they did when they shipped', async () => {
+    expect(postgresMigrations.length).toBeGreaterThanOrEqual(shippedPostgresMigrations.length)
+    const today = await shippedPostgresSchema(
+      postgresMigrations.slice(0, shippedPostgresMigrations.length),
+    )
     const shipped = await postgresSchemaOf(await shippedPostgresSchema())
     expect(shipped.length).toBeGreaterThan(60)
     expect(await postgresSchemaOf(today)).toEqual(shipped)
+  })
+
+  it('a schema made by the shipped migrations migrates to the schema of a new one', async () => {
+    const fresh = freshSchema()
+    const store = await openPostgresStore({ url: postgresUrlWithSchema(fresh) })
+    await store.close()
+    const shipped = await shippedPostgresSchema()
+    const migrated = await openPostgresStore({ url: postgresUrlWithSchema(shipped) })
+    await migrated.close()
+    const versions = await withPostgresClient((client) =>
+      client.query(`SELECT count(*)::int AS count FROM "${shipped}".${migrationsTable}`),
+    )
+    expect(versions.rows[0]).toEqual({ count: postgresMigrations.length })
+    expect(await postgresSchemaOf(shipped)).toEqual(await postgresSchemaOf(fresh))
+  })
+
+  it('rows written before the migration read and change as new ones do', async () => {
+    const schema = await shippedPostgresSchema(
+      shippedPostgresMigrations,
+      oldRowInserts(`ARRAY['user', 'admin']`),
+    )
+    const store = await openPostgresStore({ url: postgresUrlWithSchema(schema) })
+    try {
+      await expectOldRowsServed(store)
+    } finally {
+      await store.close()
+    }
   })
 
   describeSessionStoreContract('postgres made by the shipped migrations', async () => {

@@ -77,6 +77,8 @@ describe('sqlite store', () => {
       passwordHash: 'hash',
       roles: ['admin'],
       createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
     }
 
     const first = openStore(path)
@@ -163,6 +165,8 @@ describe('sqlite store', () => {
           passwordHash: 'h',
           roles: [],
           createdAt: now,
+          disabledAt: null,
+          emailVerifiedAt: null,
         }),
       () => store.listEvents({ limit: 1 }),
     ]) {
@@ -260,6 +264,8 @@ describe('sqlite store', () => {
       passwordHash: 'h',
       roles: ['user'],
       createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
     }
     expect(await a.findUserById(user.id)).toBeNull()
     await b.createUser(user)
@@ -279,6 +285,8 @@ describe('sqlite store', () => {
       passwordHash: 'h',
       roles: ['user'],
       createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
     }
     await store.createUser(user)
     expect(await store.isDenied(refOf(record), now)).toBe(false)
@@ -295,6 +303,62 @@ describe('sqlite store', () => {
     await store.revoke(refOf(record), { reason: 'logout', revokedAt: now, denyUntil: now + 60_000 })
     expect(await store.isDenied(refOf(record), now)).toBe(true)
     await store.close()
+  })
+
+  it('sees its own user changes and deletions at once through the read cache', async () => {
+    // A recheck interval far longer than the test: only the store's own invalidation can help.
+    const store = openSqliteStore({
+      path: join(tempDir(), 'baton.db'),
+      readCacheRecheckInterval: 60_000,
+    })
+    const now = Date.now()
+    const user = {
+      id: randomId(),
+      email: `${randomId()}@example.com`,
+      passwordHash: 'h',
+      roles: ['user'],
+      createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
+    }
+    await store.createUser(user)
+    expect(await store.findUserById(user.id)).toEqual(user) // cached
+    expect(await store.updateUser(user.id, { disabledAt: now, roles: ['user', 'admin'] })).toBe(
+      true,
+    )
+    expect(await store.findUserById(user.id)).toEqual({
+      ...user,
+      disabledAt: now,
+      roles: ['user', 'admin'],
+    })
+    expect(await store.deleteUser(user.id)).toBe(true)
+    expect(await store.findUserById(user.id)).toBeNull()
+    await store.close()
+  })
+
+  it('sees another connection’s user changes and deletions through the read cache', async () => {
+    const path = join(tempDir(), 'baton.db')
+    const a = openStore(path)
+    const b = openStore(path)
+    const now = Date.now()
+    const user = {
+      id: randomId(),
+      email: `${randomId()}@example.com`,
+      passwordHash: 'h',
+      roles: ['user'],
+      createdAt: now,
+      disabledAt: null,
+      emailVerifiedAt: null,
+    }
+    await a.createUser(user)
+    expect(await a.findUserById(user.id)).toEqual(user) // cached
+    await b.updateUser(user.id, { emailVerifiedAt: now })
+    // Within the default 10 ms recheck interval.
+    await new Promise((resolve) => setTimeout(resolve, 15))
+    expect(await a.findUserById(user.id)).toEqual({ ...user, emailVerifiedAt: now })
+    await b.deleteUser(user.id)
+    await new Promise((resolve) => setTimeout(resolve, 15))
+    expect(await a.findUserById(user.id)).toBeNull()
   })
 
   it('sweeps expired rows every minute by the clock the caller passes in', async () => {

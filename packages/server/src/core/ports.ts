@@ -3,7 +3,9 @@
  * reuse detection, expiry, deny-list lifetime) lives in the core, once, for every backend.
  *
  * Times are epoch milliseconds unless a name says otherwise. Every method may reject with
- * `StoreUnavailableError` when its backend does not answer; no other rejection is expected.
+ * `StoreUnavailableError` when its backend does not answer; no other rejection is expected, but
+ * for a page cursor or event id the store did not issue, which rejects with a `BatonError`
+ * `invalid_request` (the caller's mistake, not an outage).
  */
 
 export interface SessionRecord {
@@ -80,6 +82,24 @@ export interface SessionStore {
   listForUser(userId: string, now: number): Promise<SessionRecord[]>
   /** True while a revoked session's access tokens must be refused. */
   isDenied(ref: SessionRef, now: number): Promise<boolean>
+  /**
+   * Keeps `token` as the one live token of its user and kind (a password reset, an email
+   * verification), replacing any earlier one: a new link retires the old.
+   */
+  putOneTimeToken(token: OneTimeToken): Promise<void>
+  /**
+   * Compare-and-delete: when the user's live token of `kind` has `tokenHash` and has not
+   * expired, delete it and return it; otherwise change nothing and return null. Of concurrent
+   * calls with the same token, exactly one gets it. A wrong hash leaves the right one in place.
+   */
+  takeOneTimeToken(
+    userId: string,
+    kind: OneTimeTokenKind,
+    tokenHash: string,
+    now: number,
+  ): Promise<OneTimeToken | null>
+  /** Forgets the user's live token of `kind`, if any. */
+  dropOneTimeToken(userId: string, kind: OneTimeTokenKind): Promise<void>
   /** Fixed-window counter: the window starts at the first hit and lasts `windowMs`. */
   hit(key: string, windowMs: number, now: number): Promise<CounterState>
   peek(key: string, now: number): Promise<CounterState>
@@ -87,6 +107,20 @@ export interface SessionStore {
   /** Throws `StoreUnavailableError` unless the backend answers. */
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+export type OneTimeTokenKind = 'password_reset' | 'email_verification'
+
+/** A single-use token mailed to a user; the store keeps its hash, never the token. */
+export interface OneTimeToken {
+  userId: string
+  kind: OneTimeTokenKind
+  /** `sha256:<base64url digest>` of the token's secret part. */
+  tokenHash: string
+  /** The address it was sent to: a link for an address the user has since left is void. */
+  email: string
+  createdAt: number
+  expiresAt: number
 }
 
 export interface CounterState {
@@ -101,6 +135,21 @@ export interface UserRecord {
   passwordHash: string
   roles: string[]
   createdAt: number
+  /** When an operator disabled the account; null while it may sign in. */
+  disabledAt: number | null
+  /** When its owner followed a link sent to the address; null until then. */
+  emailVerifiedAt: number | null
+}
+
+/** What `updateUser` may change. */
+export type UserChange = Partial<
+  Pick<UserRecord, 'roles' | 'disabledAt' | 'passwordHash' | 'emailVerifiedAt'>
+>
+
+/** A page of users or events; `next` is the cursor of the following page, null after the last. */
+export interface Page<T> {
+  items: T[]
+  next: string | null
 }
 
 export interface UserStore {
@@ -108,6 +157,15 @@ export interface UserStore {
   createUser(user: UserRecord): Promise<boolean>
   findUserByEmail(email: string): Promise<UserRecord | null>
   findUserById(id: string): Promise<UserRecord | null>
+  /**
+   * Users oldest first (`createdAt`, then `id`), `limit` at most, after the opaque `cursor` a
+   * previous page returned; `email` keeps those whose address contains it.
+   */
+  listUsers(options: { cursor?: string; limit: number; email?: string }): Promise<Page<UserRecord>>
+  /** Changes the given fields; false, changing nothing, when there is no such user. */
+  updateUser(id: string, change: UserChange): Promise<boolean>
+  /** False when there was no such user. Its audit events stay. */
+  deleteUser(id: string): Promise<boolean>
 }
 
 export type KeyState = 'next' | 'current' | 'retired'
@@ -146,13 +204,37 @@ export interface SecurityEvent {
   sessionId: string | null
   ip: string | null
   userAgent: string | null
+  /** Who did it when it is not the user: an administrator's user id, or `cli`. */
+  actor: string | null
   /** Operator context; never a token or secret. */
   detail: string | null
 }
 
+/** A recorded event, with the store's id: ever-increasing in the order events were recorded. */
+export interface StoredSecurityEvent extends SecurityEvent {
+  id: string
+}
+
+export interface EventQuery {
+  userId?: string
+  type?: string
+  /** Epoch ms: events at or after. */
+  since?: number
+  limit: number
+  /** Newest first (the default), from before the opaque `cursor` a previous page returned. */
+  cursor?: string
+  /**
+   * Oldest first, strictly after this event id: `baton events --follow` polls with it. The
+   * page's `next` is then an event id too, for the next `afterId` (null when none are left).
+   */
+  afterId?: string
+}
+
 export interface AuditLog {
   record(event: SecurityEvent): Promise<void>
-  listEvents(options: { userId?: string; limit: number }): Promise<SecurityEvent[]>
+  listEvents(query: EventQuery): Promise<Page<StoredSecurityEvent>>
+  /** Deletes events older than `before` (epoch ms), at most `limit` of them; returns how many. */
+  purgeEvents(before: number, limit: number): Promise<number>
 }
 
 /**
@@ -188,4 +270,23 @@ export interface DatabaseStore extends UserStore, KeyStore, OAuthClientStore, Au
 export interface PasswordHasher {
   hash(password: string): Promise<string>
   verify(hash: string, password: string): Promise<boolean>
+}
+
+/** One message to one address, as plain text and as HTML (the same words). */
+export interface MailMessage {
+  to: string
+  subject: string
+  text: string
+  html: string
+}
+
+/**
+ * Sends mail: the links of password resets and email verifications. `send` resolves once the
+ * message is handed over (to an SMTP server, to the log) and rejects when it could not be; the
+ * core never makes a request wait for it. The server's adapters are in `src/mail/`.
+ */
+export interface Mailer {
+  send(message: MailMessage): Promise<void>
+  /** Lets go of connections, if it holds any. */
+  close?(): Promise<void>
 }

@@ -1,9 +1,11 @@
 import type {
   KeyState,
-  SecurityEvent,
+  OneTimeToken,
+  OneTimeTokenKind,
   SessionRecord,
   StoredKey,
   StoredOAuthClient,
+  StoredSecurityEvent,
 } from '../core/ports.js'
 
 /**
@@ -44,12 +46,15 @@ export interface KeyRow {
 }
 
 export interface EventRow {
+  /** The identity column: a number in both drivers (PostgreSQL's BIGINT parsed as one). */
+  id: number
   type: string
   at: number
   user_id: string | null
   session_id: string | null
   ip: string | null
   user_agent: string | null
+  actor: string | null
   detail: string | null
 }
 
@@ -61,6 +66,26 @@ export interface ClientRow {
 
 export function fromClientRow(row: ClientRow): StoredOAuthClient {
   return { id: row.id, secretHash: row.secret_hash, createdAt: row.created_at }
+}
+
+export interface OneTimeTokenRow {
+  user_id: string
+  kind: OneTimeTokenKind
+  token_hash: string
+  email: string
+  created_at: number
+  expires_at: number
+}
+
+export function fromOneTimeTokenRow(row: OneTimeTokenRow): OneTimeToken {
+  return {
+    userId: row.user_id,
+    kind: row.kind,
+    tokenHash: row.token_hash,
+    email: row.email,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  }
 }
 
 export interface CounterRow {
@@ -126,14 +151,16 @@ export function fromKeyRow(row: KeyRow): StoredKey {
   }
 }
 
-export function fromEventRow(row: EventRow): SecurityEvent {
+export function fromEventRow(row: EventRow): StoredSecurityEvent {
   return {
+    id: String(row.id),
     type: row.type,
     at: row.at,
     userId: row.user_id,
     sessionId: row.session_id,
     ip: row.ip,
     userAgent: row.user_agent,
+    actor: row.actor,
     detail: row.detail,
   }
 }

@@ -36,6 +36,8 @@ export interface Index {
 export interface Table {
   name: string
   columns: readonly Column[]
+  /** A primary key of several columns, rendered as a table constraint after the columns. */
+  primaryKey?: readonly string[]
   indexes?: readonly Index[]
 }
 
@@ -71,9 +73,22 @@ export function createIndex(table: string, index: Index): string {
   return `CREATE INDEX ${index.name} ON ${table} (${index.columns.join(', ')});`
 }
 
+export function dropIndex(name: string): string {
+  return `DROP INDEX ${name};`
+}
+
+/** ALTER TABLE ... ADD COLUMN: only for a column an existing row may leave null. */
+export function addColumn(table: string, column: Column, dialect: Dialect): string {
+  if (column.notNull || column.primaryKey || column.unique) {
+    throw new Error(`${table}.${column.name}: an added column must be nullable and plain`)
+  }
+  return `ALTER TABLE ${table} ADD COLUMN ${renderColumn(column, dialect)};`
+}
+
 /** CREATE TABLE and its CREATE INDEX statements, for one dialect. */
 export function createTable(table: Table, dialect: Dialect): string {
   const columns = table.columns.map((column) => `  ${renderColumn(column, dialect)}`)
+  if (table.primaryKey) columns.push(`  PRIMARY KEY (${table.primaryKey.join(', ')})`)
   const statements = [`CREATE TABLE ${table.name} (\n${columns.join(',\n')}\n);`]
   for (const index of table.indexes ?? []) statements.push(createIndex(table.name, index))
   return statements.join('\n')
@@ -189,3 +204,81 @@ export const initialTables: readonly Table[] = [
   sessionDenylist,
   counters,
 ]
+
+/**
+ * Issue 13 (operators; password reset and email verification), one migration in each dialect:
+ * `userAccountMigration` renders it. Columns are added nullable, so rows written before it read
+ * as "never disabled, not verified" and events as "done by their user".
+ */
+export const userAccountColumns: readonly Column[] = [
+  /** When an operator disabled the account. */
+  optionalInteger('disabled_at'),
+  /** When its owner followed a verification link sent to the address. */
+  optionalInteger('email_verified_at'),
+]
+
+/** An administrator's user id, or `cli`, when someone other than the user did it. */
+export const auditActorColumn: Column = optionalText('actor')
+
+/** `listUsers` pages by (created_at, id): a keyset, read in index order. */
+export const usersByCreation: Index = { name: 'users_created_at_id', columns: ['created_at', 'id'] }
+
+/**
+ * One live token per user and kind: a new one replaces the old, and taking it deletes it. The
+ * token itself is never stored, only the hash of its secret.
+ */
+export const oneTimeTokens: Table = {
+  name: 'one_time_tokens',
+  columns: [
+    text('user_id'),
+    {
+      name: 'kind',
+      kind: 'text',
+      notNull: true,
+      oneOf: ['password_reset', 'email_verification'],
+    },
+    text('token_hash'),
+    text('email'),
+    integer('created_at'),
+    integer('expires_at'),
+  ],
+  primaryKey: ['user_id', 'kind'],
+}
+
+/**
+ * The indexes behind `listEvents` (newest first: `ORDER BY at DESC, id DESC`, optionally from a
+ * cursor) for its filters: by user, by type (with or without `since`), and by time alone. Each
+ * must end with `at, id` so that a page is read straight off the index, with no sort.
+ *
+ * SQLite: `id` is the rowid, which every index of the table ends with implicitly, so the shipped
+ * (user_id, at) and (at) already serve; only the type needs one. PostgreSQL: the shipped ones are
+ * replaced by ones that name `id`.
+ */
+export const auditEventIndexes: Record<Dialect, { create: readonly Index[]; drop: string[] }> = {
+  sqlite: {
+    create: [{ name: 'audit_events_type_at', columns: ['type', 'at'] }],
+    drop: [],
+  },
+  postgres: {
+    create: [
+      { name: 'audit_events_user_at_id', columns: ['user_id', 'at', 'id'] },
+      { name: 'audit_events_type_at_id', columns: ['type', 'at', 'id'] },
+      { name: 'audit_events_at_id', columns: ['at', 'id'] },
+    ],
+    drop: ['audit_events_user_at', 'audit_events_at'],
+  },
+}
+
+/** The issue-13 migration in one dialect; `extra` adds a dialect's own statements at the end. */
+export function userAccountMigration(dialect: Dialect, extra: readonly string[] = []): string {
+  const events = auditEventIndexes[dialect]
+  return [
+    ...userAccountColumns.map((column) => addColumn(users.name, column, dialect)),
+    createIndex(users.name, usersByCreation),
+    addColumn(auditEvents.name, auditActorColumn, dialect),
+    ...events.create.map((index) => createIndex(auditEvents.name, index)),
+    ...events.drop.map(dropIndex),
+    createTable(oneTimeTokens, dialect),
+    ...extra,
+  ].join('\n')
+}

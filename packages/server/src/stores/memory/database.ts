@@ -1,10 +1,19 @@
 import type {
   DatabaseStore,
-  SecurityEvent,
   StoredKey,
   StoredOAuthClient,
+  StoredSecurityEvent,
   UserRecord,
 } from '../../core/ports.js'
+import {
+  decodeEventCursor,
+  decodeUserCursor,
+  encodeEventCursor,
+  encodeUserCursor,
+  pageLimit,
+  pageOf,
+  parseEventId,
+} from '../cursor.js'
 import type { MemoryContext } from './context.js'
 
 export type MemoryDatabasePort = Omit<DatabaseStore, 'ping' | 'close'>
@@ -24,7 +33,9 @@ export function createMemoryDatabase({ run }: MemoryContext): MemoryDatabase {
   const userIdByEmail = new Map<string, string>()
   const keys = new Map<string, StoredKey>()
   const clients = new Map<string, StoredOAuthClient>()
-  let events: SecurityEvent[] = []
+  // Oldest first: the order of recording, which is also the order of their ids.
+  let events: StoredSecurityEvent[] = []
+  let lastEventId = 0
 
   const port: MemoryDatabasePort = {
     createUser(user) {
@@ -48,6 +59,50 @@ export function createMemoryDatabase({ run }: MemoryContext): MemoryDatabase {
       return run('findUserById', () => {
         const user = users.get(id)
         return user === undefined ? null : copyUser(user)
+      })
+    },
+
+    listUsers(options) {
+      return run('listUsers', () => {
+        const limit = pageLimit(options.limit)
+        const after = options.cursor === undefined ? undefined : decodeUserCursor(options.cursor)
+        const { email } = options
+        const matching = [...users.values()]
+          .filter(
+            (user) =>
+              (after === undefined ||
+                user.createdAt > after.createdAt ||
+                (user.createdAt === after.createdAt && user.id > after.id)) &&
+              (email === undefined || user.email.includes(email)),
+          )
+          .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+          .slice(0, limit + 1)
+          .map(copyUser)
+        return pageOf(matching, limit, encodeUserCursor)
+      })
+    },
+
+    updateUser(id, change) {
+      return run('updateUser', () => {
+        const user = users.get(id)
+        if (user === undefined) return false
+        const updated = copyUser(user)
+        if (change.roles !== undefined) updated.roles = [...change.roles]
+        if (change.passwordHash !== undefined) updated.passwordHash = change.passwordHash
+        if (change.disabledAt !== undefined) updated.disabledAt = change.disabledAt
+        if (change.emailVerifiedAt !== undefined) updated.emailVerifiedAt = change.emailVerifiedAt
+        users.set(id, updated)
+        return true
+      })
+    },
+
+    deleteUser(id) {
+      return run('deleteUser', () => {
+        const user = users.get(id)
+        if (user === undefined) return false
+        users.delete(id)
+        userIdByEmail.delete(user.email)
+        return true
       })
     },
 
@@ -106,23 +161,58 @@ export function createMemoryDatabase({ run }: MemoryContext): MemoryDatabase {
 
     record(event) {
       return run('record', () => {
-        events.push({ ...event })
+        lastEventId += 1
+        events.push({ ...event, id: String(lastEventId) })
         if (events.length > MAX_AUDIT_EVENTS * 1.1) events = events.slice(-MAX_AUDIT_EVENTS)
       })
     },
 
-    listEvents(options) {
+    listEvents(query) {
       return run('listEvents', () => {
-        const limit = Math.max(0, Math.floor(options.limit))
-        const { userId } = options
-        const matching: { event: SecurityEvent; order: number }[] = []
-        events.forEach((event, order) => {
-          if (userId === undefined || event.userId === userId) matching.push({ event, order })
-        })
-        return matching
-          .sort((a, b) => b.event.at - a.event.at || b.order - a.order)
-          .slice(0, limit)
-          .map(({ event }) => ({ ...event }))
+        const limit = pageLimit(query.limit)
+        const { userId, type, since } = query
+        const matches = (event: StoredSecurityEvent): boolean =>
+          (userId === undefined || event.userId === userId) &&
+          (type === undefined || event.type === type) &&
+          (since === undefined || event.at >= since)
+        if (query.afterId !== undefined) {
+          const afterId = parseEventId(query.afterId)
+          const rows = events
+            .filter((event) => Number(event.id) > afterId && matches(event))
+            .slice(0, limit + 1)
+            .map((event) => ({ ...event }))
+          return pageOf(rows, limit, (last) => last.id)
+        }
+        const before = query.cursor === undefined ? undefined : decodeEventCursor(query.cursor)
+        const rows = events
+          .filter(
+            (event) =>
+              matches(event) &&
+              (before === undefined ||
+                event.at < before.at ||
+                (event.at === before.at && Number(event.id) < before.id)),
+          )
+          .sort((a, b) => b.at - a.at || Number(b.id) - Number(a.id))
+          .slice(0, limit + 1)
+          .map((event) => ({ ...event }))
+        return pageOf(rows, limit, (last) =>
+          encodeEventCursor({ at: last.at, id: Number(last.id) }),
+        )
+      })
+    },
+
+    purgeEvents(before, limit) {
+      return run('purgeEvents', () => {
+        const most = pageLimit(limit)
+        // The oldest first, as the SQL stores delete them: by time, then by recording order.
+        const doomed = new Set(
+          events
+            .filter((event) => event.at < before)
+            .sort((a, b) => a.at - b.at || Number(a.id) - Number(b.id))
+            .slice(0, most),
+        )
+        if (doomed.size > 0) events = events.filter((event) => !doomed.has(event))
+        return doomed.size
       })
     },
   }

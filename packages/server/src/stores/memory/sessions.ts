@@ -1,10 +1,25 @@
 import { StoreUnavailableError } from '../../core/errors.js'
-import type { SessionRecord, SessionRef, SessionStore } from '../../core/ports.js'
+import type {
+  OneTimeToken,
+  OneTimeTokenKind,
+  SessionRecord,
+  SessionRef,
+  SessionStore,
+} from '../../core/ports.js'
 import type { MemoryContext } from './context.js'
 
 export type MemorySessionPort = Pick<
   SessionStore,
-  'create' | 'get' | 'rotate' | 'revoke' | 'revokeAllForUser' | 'listForUser' | 'isDenied'
+  | 'create'
+  | 'get'
+  | 'rotate'
+  | 'revoke'
+  | 'revokeAllForUser'
+  | 'listForUser'
+  | 'isDenied'
+  | 'putOneTimeToken'
+  | 'takeOneTimeToken'
+  | 'dropOneTimeToken'
 >
 
 export interface MemorySessions {
@@ -13,11 +28,14 @@ export interface MemorySessions {
   clear(): void
 }
 
-/** Sessions and their deny-list, in memory. */
+const tokenKey = (userId: string, kind: OneTimeTokenKind): string => `${kind}:${userId}`
+
+/** Sessions, their deny-list and one-time tokens, in memory. */
 export function createMemorySessions({ run, sweepIfDue }: MemoryContext): MemorySessions {
   const sessions = new Map<string, SessionRecord>()
   const sessionIdsByUser = new Map<string, Set<string>>()
   const deniedUntil = new Map<string, number>()
+  const oneTimeTokens = new Map<string, OneTimeToken>()
 
   function forgetSession(session: SessionRecord): void {
     sessions.delete(session.id)
@@ -155,6 +173,32 @@ export function createMemorySessions({ run, sweepIfDue }: MemoryContext): Memory
         return true
       })
     },
+
+    putOneTimeToken(token) {
+      return run('putOneTimeToken', () => {
+        sweepIfDue(token.createdAt)
+        oneTimeTokens.set(tokenKey(token.userId, token.kind), { ...token })
+      })
+    },
+
+    takeOneTimeToken(userId, kind, tokenHash, now) {
+      return run('takeOneTimeToken', () => {
+        sweepIfDue(now)
+        const key = tokenKey(userId, kind)
+        const token = oneTimeTokens.get(key)
+        if (token === undefined || token.tokenHash !== tokenHash || now >= token.expiresAt) {
+          return null
+        }
+        oneTimeTokens.delete(key)
+        return { ...token }
+      })
+    },
+
+    dropOneTimeToken(userId, kind) {
+      return run('dropOneTimeToken', () => {
+        oneTimeTokens.delete(tokenKey(userId, kind))
+      })
+    },
   }
 
   return {
@@ -166,11 +210,15 @@ export function createMemorySessions({ run, sweepIfDue }: MemoryContext): Memory
       for (const [sessionId, until] of deniedUntil) {
         if (now >= until) deniedUntil.delete(sessionId)
       }
+      for (const [key, token] of oneTimeTokens) {
+        if (now >= token.expiresAt) oneTimeTokens.delete(key)
+      }
     },
     clear() {
       sessions.clear()
       sessionIdsByUser.clear()
       deniedUntil.clear()
+      oneTimeTokens.clear()
     },
   }
 }

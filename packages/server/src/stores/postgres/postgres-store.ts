@@ -134,6 +134,7 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
   const sessions = table('sessions')
   const denylist = table('session_denylist')
   const counters = table('counters')
+  const oneTimeTokens = table('one_time_tokens')
 
   // Named, so each connection parses and plans a statement once and then only binds values.
   const statement = (name: string, text: string): Statement => ({ name: `baton_${name}`, text })
@@ -158,11 +159,18 @@ function createPostgresStore(pool: pg.Pool, schema: string, userCache: UserCache
          SELECT key FROM ${counters} WHERE reset_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED
        )
        RETURNING 1
+     ), expired_tokens AS (
+       DELETE FROM ${oneTimeTokens} WHERE (user_id, kind) IN (
+         SELECT user_id, kind FROM ${oneTimeTokens} WHERE expires_at <= $1 LIMIT $2
+           FOR UPDATE SKIP LOCKED
+       )
+       RETURNING 1
      )
      SELECT GREATEST(
        (SELECT count(*) FROM expired_sessions),
        (SELECT count(*) FROM expired_denials),
-       (SELECT count(*) FROM expired_counters)
+       (SELECT count(*) FROM expired_counters),
+       (SELECT count(*) FROM expired_tokens)
      ) AS deleted`,
   )
 

@@ -7,7 +7,9 @@ import {
   createTables,
   initialTables,
   oauthClients,
+  oneTimeTokens,
   sessionDenylist,
+  userAccountMigration,
 } from '../sql-tables.js'
 
 /** The NOTIFY channel of user changes; payloads are `<schema>/<user id>`, or `<schema>/*`. */
@@ -49,6 +51,15 @@ export const migrations: readonly string[] = [
     FOR EACH STATEMENT EXECUTE FUNCTION baton_notify_user_changed();
   `,
   createTable(oauthClients, 'postgres'),
+  // Issue 13: disabled and verified accounts, who did it in the audit log, one-time tokens, and
+  // the indexes the operators' listings page by. The periodic purge finds expired tokens by
+  // their expiry, as it does expired sessions.
+  userAccountMigration('postgres', [
+    createIndex(oneTimeTokens.name, {
+      name: 'one_time_tokens_expires_at',
+      columns: ['expires_at'],
+    }),
+  ]),
 ]
 
 /** The table of applied migrations. Prefixed: `schema_migrations` is what Rails and others use. */

@@ -1,11 +1,25 @@
 import type { SessionStore } from '../../core/ports.js'
-import { type SessionRow, fromSessionRow } from '../sql-rows.js'
+import {
+  type OneTimeTokenRow,
+  type SessionRow,
+  fromOneTimeTokenRow,
+  fromSessionRow,
+} from '../sql-rows.js'
 import { batchedPerTurn } from '../turn-batch.js'
 import type { PostgresContext } from './context.js'
 
 export type PostgresSessionPort = Pick<
   SessionStore,
-  'create' | 'get' | 'rotate' | 'revoke' | 'revokeAllForUser' | 'listForUser' | 'isDenied'
+  | 'create'
+  | 'get'
+  | 'rotate'
+  | 'revoke'
+  | 'revokeAllForUser'
+  | 'listForUser'
+  | 'isDenied'
+  | 'putOneTimeToken'
+  | 'takeOneTimeToken'
+  | 'dropOneTimeToken'
 >
 
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope,
@@ -29,11 +43,14 @@ type RotateValues = [
   purgeAt: number,
 ]
 
-/** Sessions and their deny-list on PostgreSQL. */
+const oneTimeTokenColumns = 'user_id, kind, token_hash, email, created_at, expires_at'
+
+/** Sessions, their deny-list and one-time tokens on PostgreSQL. */
 export function createPostgresSessions(context: PostgresContext): PostgresSessionPort {
   const { query, queryOne, observe, table, statement } = context
   const sessions = table('sessions')
   const denylist = table('session_denylist')
+  const oneTimeTokens = table('one_time_tokens')
 
   const insertSession = statement(
     'insert_session',
@@ -157,6 +174,29 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
        SELECT 1 FROM ${denylist} WHERE session_id = $1 AND deny_until > $2
      ) AS denied`,
   )
+  // A new token replaces the user's earlier one of its kind.
+  const upsertOneTimeToken = statement(
+    'upsert_one_time_token',
+    `INSERT INTO ${oneTimeTokens} (${oneTimeTokenColumns}) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (user_id, kind) DO UPDATE SET
+       token_hash = excluded.token_hash,
+       email = excluded.email,
+       created_at = excluded.created_at,
+       expires_at = excluded.expires_at`,
+  )
+  // The compare-and-delete is this one statement: of concurrent takes, the first locks the row;
+  // the others wait, then find it deleted and delete nothing.
+  const takeOneTimeToken = statement(
+    'take_one_time_token',
+    `DELETE FROM ${oneTimeTokens}
+     WHERE user_id = $1 AND kind = $2 AND token_hash = $3 AND expires_at > $4
+     RETURNING ${oneTimeTokenColumns}`,
+  )
+  const deleteOneTimeToken = statement(
+    'delete_one_time_token',
+    `DELETE FROM ${oneTimeTokens} WHERE user_id = $1 AND kind = $2`,
+  )
+
   return {
     async create(session) {
       observe(session.createdAt)
@@ -237,6 +277,33 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
       observe(now)
       const row = await queryOne<{ denied: boolean }>('isDenied', selectDenied, [sessionId, now])
       return row.denied
+    },
+
+    async putOneTimeToken(token) {
+      observe(token.createdAt)
+      await query('putOneTimeToken', upsertOneTimeToken, [
+        token.userId,
+        token.kind,
+        token.tokenHash,
+        token.email,
+        token.createdAt,
+        token.expiresAt,
+      ])
+    },
+
+    async takeOneTimeToken(userId, kind, tokenHash, now) {
+      observe(now)
+      const [row] = await query<OneTimeTokenRow>('takeOneTimeToken', takeOneTimeToken, [
+        userId,
+        kind,
+        tokenHash,
+        now,
+      ])
+      return row === undefined ? null : fromOneTimeTokenRow(row)
+    },
+
+    async dropOneTimeToken(userId, kind) {
+      await query('dropOneTimeToken', deleteOneTimeToken, [userId, kind])
     },
   }
 }

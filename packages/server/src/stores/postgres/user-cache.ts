@@ -57,6 +57,15 @@ export class UserCache {
     this.#users.set(user.id, { ...user, roles: [...user.roles] })
   }
 
+  /**
+   * Forgets one user at once, for a change this instance made: the trigger's notice would say
+   * the same, but only a moment later. Reads that started before it do not fill the cache.
+   */
+  invalidate(id: string): void {
+    this.#generation++
+    this.#users.delete(id)
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#heartbeat)

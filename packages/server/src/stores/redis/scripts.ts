@@ -9,6 +9,9 @@
  *   <prefix>{<userId>}:sessions             sorted set: session ids scored by purgeAt, until
  *                                           at least its longest-lived member's purgeAt
  *   <prefix>{<userId>}:denied:<sessionId>   string: denyUntil, until then
+ *   <prefix>{<userId>}:onetime:<kind>       string: the user's one live one-time token of that
+ *                                           kind (JSON: tokenHash, email, createdAt,
+ *                                           expiresAt), until expiresAt
  *   <prefix>counter:<key>                   hash r = resetAt, c = count, until resetAt
  *
  * Every time is the caller's clock (`now` in ARGV, epoch ms), never Redis's: the core may run on
@@ -307,5 +310,25 @@ end
 redis.call('HSET', KEYS[1], 'r', ARGV[2], 'c', 1)
 redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3])))
 return { 1, ARGV[2] }
+`,
+)
+
+/**
+ * Compare-and-delete of a one-time token. KEYS: the token. ARGV: tokenHash, now.
+ * Returns the stored token (its JSON) and deletes it when its hash is tokenHash and it has not
+ * expired by now; otherwise nil, changing nothing. Redis runs one script at a time, so of
+ * concurrent takes exactly one finds the token.
+ */
+export const takeOneTimeToken = script(
+  'takeOneTimeToken',
+  `
+local stored = redis.call('GET', KEYS[1])
+if not stored then return false end
+local token = cjson.decode(stored)
+if token.tokenHash ~= ARGV[1] or tonumber(token.expiresAt) <= tonumber(ARGV[2]) then
+  return false
+end
+redis.call('DEL', KEYS[1])
+return stored
 `,
 )

@@ -2,6 +2,8 @@ import type { RedisClient } from '@baton-auth/verify/shared'
 import { StoreUnavailableError } from '../../core/errors.js'
 import type {
   CounterState,
+  OneTimeToken,
+  OneTimeTokenKind,
   SessionRecord,
   SessionRef,
   SessionRevocation,
@@ -22,6 +24,7 @@ import {
   revokeSession,
   revokeUserSessions,
   rotateSessions,
+  takeOneTimeToken,
 } from './scripts.js'
 import type { LuaScript } from './scripts.js'
 
@@ -92,6 +95,9 @@ export function createRedisSessionStore(
   const indexKey = (userId: string): string => `${userKeys(userId)}sessions`
   const deniedKey = (ref: SessionRef): string => `${userKeys(ref.userId)}denied:${ref.sessionId}`
   const counterKey = (key: string): string => `${keyPrefix}counter:${key}`
+  // In the user's slot like the rest of the user's keys, though no script needs them together.
+  const oneTimeKey = (userId: string, kind: OneTimeTokenKind): string =>
+    `${userKeys(userId)}onetime:${kind}`
 
   const revocationFields = (revocation: SessionRevocation): Argument[] => [
     String(revocation.revokedAt),
@@ -229,6 +235,39 @@ export function createRedisSessionStore(
       })
     },
 
+    putOneTimeToken(token) {
+      return run('putOneTimeToken', async () => {
+        const stored: StoredOneTimeToken = {
+          tokenHash: token.tokenHash,
+          email: token.email,
+          createdAt: token.createdAt,
+          expiresAt: token.expiresAt,
+        }
+        // One SET replaces the earlier token whole; its TTL is the token's life by the caller's
+        // clock (createdAt), as every TTL here is.
+        const ttl = Math.max(1, token.expiresAt - token.createdAt)
+        await client.set(oneTimeKey(token.userId, token.kind), JSON.stringify(stored), 'PX', ttl)
+      })
+    },
+
+    takeOneTimeToken(userId, kind, tokenHash, now) {
+      return run('takeOneTimeToken', async () => {
+        const reply = await evaluate(
+          takeOneTimeToken,
+          [oneTimeKey(userId, kind)],
+          [tokenHash, String(now)],
+        )
+        if (reply === null) return null
+        return oneTimeTokenOf(userId, kind, asBuffer(reply).toString('utf8'))
+      })
+    },
+
+    dropOneTimeToken(userId, kind) {
+      return run('dropOneTimeToken', async () => {
+        await client.unlink(oneTimeKey(userId, kind))
+      })
+    },
+
     hit(key, windowMs, now) {
       return run('hit', async () => {
         const [count, resetAt] = asArray(
@@ -268,6 +307,29 @@ export function createRedisSessionStore(
       }
       return Promise.resolve()
     },
+  }
+}
+
+/** A one-time token as its key holds it: the user id and kind are in the key. */
+type StoredOneTimeToken = Omit<OneTimeToken, 'userId' | 'kind'>
+
+function oneTimeTokenOf(userId: string, kind: OneTimeTokenKind, json: string): OneTimeToken {
+  const stored = JSON.parse(json) as Partial<StoredOneTimeToken> | null
+  if (
+    typeof stored?.tokenHash !== 'string' ||
+    typeof stored.email !== 'string' ||
+    typeof stored.createdAt !== 'number' ||
+    typeof stored.expiresAt !== 'number'
+  ) {
+    throw new Error('malformed one-time token')
+  }
+  return {
+    userId,
+    kind,
+    tokenHash: stored.tokenHash,
+    email: stored.email,
+    createdAt: stored.createdAt,
+    expiresAt: stored.expiresAt,
   }
 }
 

@@ -1,4 +1,13 @@
-import type { DatabaseStore, KeyState, UserRecord } from '../../core/ports.js'
+import type { DatabaseStore, EventQuery, KeyState, UserRecord } from '../../core/ports.js'
+import {
+  decodeEventCursor,
+  decodeUserCursor,
+  encodeEventCursor,
+  encodeUserCursor,
+  pageLimit,
+  pageOf,
+  parseEventId,
+} from '../cursor.js'
 import {
   type ClientRow,
   type EventRow,
@@ -7,6 +16,7 @@ import {
   fromEventRow,
   fromKeyRow,
 } from '../sql-rows.js'
+import type Database from 'better-sqlite3'
 import type { SqliteContext } from './context.js'
 
 export type SqliteDatabasePort = Omit<DatabaseStore, 'ping' | 'close'>
@@ -17,6 +27,32 @@ interface UserRow {
   password_hash: string
   roles: string
   created_at: number
+  disabled_at: number | null
+  email_verified_at: number | null
+}
+
+/** `updateUser`'s parameters: each `set_` flag says whether its column changes. */
+interface UserChangeParameters {
+  id: string
+  set_roles: number
+  roles: string | null
+  set_password_hash: number
+  password_hash: string | null
+  set_disabled_at: number
+  disabled_at: number | null
+  set_email_verified_at: number
+  email_verified_at: number | null
+}
+
+/** The parameters of every shape of `listEvents` statement; each binds those it names. */
+interface EventParameters {
+  userId?: string
+  type?: string
+  since?: number
+  beforeAt?: number
+  beforeId?: number
+  afterId?: number
+  limit: number
 }
 
 /** Users, signing keys, OAuth clients and audit events on SQLite. */
@@ -27,14 +63,46 @@ export function createSqliteDatabase({
   cache,
 }: SqliteContext): SqliteDatabasePort {
   const insertUser = db.prepare<UserRow>(`
-    INSERT INTO users (id, email, password_hash, roles, created_at)
-    VALUES (@id, @email, @password_hash, @roles, @created_at)
+    INSERT INTO users (
+      id, email, password_hash, roles, created_at, disabled_at, email_verified_at
+    ) VALUES (
+      @id, @email, @password_hash, @roles, @created_at, @disabled_at, @email_verified_at
+    )
     ON CONFLICT DO NOTHING
   `)
   const selectUserByEmail = db.prepare<{ email: string }, UserRow>(
     'SELECT * FROM users WHERE email = @email',
   )
   const selectUserById = db.prepare<{ id: string }, UserRow>('SELECT * FROM users WHERE id = @id')
+  // Keyset pages in the order of users_created_at_id: a later page seeks to its cursor rather
+  // than walk the pages before it. The email filter is a substring (instr, not LIKE, whose % and
+  // _ would be wildcards), checked on each user the walk passes.
+  const selectFirstUsers = db.prepare<{ email: string | null; limit: number }, UserRow>(`
+    SELECT * FROM users
+    WHERE (@email IS NULL OR instr(email, @email) > 0)
+    ORDER BY created_at, id
+    LIMIT @limit
+  `)
+  const selectUsersAfter = db.prepare<
+    { createdAt: number; id: string; email: string | null; limit: number },
+    UserRow
+  >(`
+    SELECT * FROM users
+    WHERE created_at >= @createdAt AND (created_at > @createdAt OR id > @id)
+      AND (@email IS NULL OR instr(email, @email) > 0)
+    ORDER BY created_at, id
+    LIMIT @limit
+  `)
+  const updateUser = db.prepare<UserChangeParameters>(`
+    UPDATE users SET
+      roles = CASE WHEN @set_roles THEN @roles ELSE roles END,
+      password_hash = CASE WHEN @set_password_hash THEN @password_hash ELSE password_hash END,
+      disabled_at = CASE WHEN @set_disabled_at THEN @disabled_at ELSE disabled_at END,
+      email_verified_at =
+        CASE WHEN @set_email_verified_at THEN @email_verified_at ELSE email_verified_at END
+    WHERE id = @id
+  `)
+  const deleteUser = db.prepare<{ id: string }>('DELETE FROM users WHERE id = @id')
 
   const selectKeys = db.prepare<[], KeyRow>('SELECT * FROM signing_keys ORDER BY created_at, kid')
   // The kid is the key's thumbprint: a second insert of it is the same key, so the first wins.
@@ -70,16 +138,27 @@ export function createSqliteDatabase({
   `)
   const deleteClient = db.prepare<{ id: string }>('DELETE FROM oauth_clients WHERE id = @id')
 
-  const insertEvent = db.prepare<EventRow>(`
-    INSERT INTO audit_events (type, at, user_id, session_id, ip, user_agent, detail)
-    VALUES (@type, @at, @user_id, @session_id, @ip, @user_agent, @detail)
+  const insertEvent = db.prepare<Omit<EventRow, 'id'>>(`
+    INSERT INTO audit_events (type, at, user_id, session_id, ip, user_agent, actor, detail)
+    VALUES (@type, @at, @user_id, @session_id, @ip, @user_agent, @actor, @detail)
   `)
-  const selectEvents = db.prepare<{ limit: number }, EventRow>(
-    'SELECT * FROM audit_events ORDER BY at DESC, id DESC LIMIT @limit',
-  )
-  const selectUserEvents = db.prepare<{ userId: string; limit: number }, EventRow>(
-    'SELECT * FROM audit_events WHERE user_id = @userId ORDER BY at DESC, id DESC LIMIT @limit',
-  )
+  // One statement per shape of query (which filters, which direction), prepared on first use:
+  // each WHERE names only the columns it filters on, so SQLite plans it on the index for them.
+  const eventStatements = new Map<string, Database.Statement<EventParameters, EventRow>>()
+  const eventStatement = (shape: string, sql: () => string) => {
+    let prepared = eventStatements.get(shape)
+    if (prepared === undefined) {
+      prepared = db.prepare<EventParameters, EventRow>(sql())
+      eventStatements.set(shape, prepared)
+    }
+    return prepared
+  }
+  // The oldest first, a bounded batch: a long backlog never holds the write lock for long.
+  const purgeEvents = db.prepare<{ before: number; limit: number }>(`
+    DELETE FROM audit_events WHERE id IN (
+      SELECT id FROM audit_events WHERE at < @before ORDER BY at, id LIMIT @limit
+    )
+  `)
 
   return {
     createUser(user) {
@@ -90,6 +169,8 @@ export function createSqliteDatabase({
           password_hash: user.passwordHash,
           roles: JSON.stringify(user.roles),
           created_at: user.createdAt,
+          disabled_at: user.disabledAt,
+          email_verified_at: user.emailVerifiedAt,
         })
         return result.changes === 1
       })
@@ -113,6 +194,49 @@ export function createSqliteDatabase({
         const user = fromUserRow(row)
         cache.remember(cache.users, id, copyUser(user))
         return user
+      })
+    },
+
+    listUsers(options) {
+      return run('listUsers', () => {
+        const limit = pageLimit(options.limit)
+        const after = options.cursor === undefined ? undefined : decodeUserCursor(options.cursor)
+        const email = options.email ?? null
+        const rows =
+          after === undefined
+            ? selectFirstUsers.all({ email, limit: limit + 1 })
+            : selectUsersAfter.all({ ...after, email, limit: limit + 1 })
+        return pageOf(rows.map(fromUserRow), limit, encodeUserCursor)
+      })
+    },
+
+    updateUser(id, change) {
+      return run('updateUser', () => {
+        // Before and after: a read between the two (none can interleave here, but the cache is
+        // shared with every call) never keeps the old record.
+        cache.users.delete(id)
+        const result = updateUser.run({
+          id,
+          set_roles: change.roles === undefined ? 0 : 1,
+          roles: change.roles === undefined ? null : JSON.stringify(change.roles),
+          set_password_hash: change.passwordHash === undefined ? 0 : 1,
+          password_hash: change.passwordHash ?? null,
+          set_disabled_at: change.disabledAt === undefined ? 0 : 1,
+          disabled_at: change.disabledAt ?? null,
+          set_email_verified_at: change.emailVerifiedAt === undefined ? 0 : 1,
+          email_verified_at: change.emailVerifiedAt ?? null,
+        })
+        cache.users.delete(id)
+        return result.changes === 1
+      })
+    },
+
+    deleteUser(id) {
+      return run('deleteUser', () => {
+        cache.users.delete(id)
+        const deleted = deleteUser.run({ id }).changes === 1
+        cache.users.delete(id)
+        return deleted
       })
     },
 
@@ -182,22 +306,72 @@ export function createSqliteDatabase({
           session_id: event.sessionId,
           ip: event.ip,
           user_agent: event.userAgent,
+          actor: event.actor,
           detail: event.detail,
         })
       })
     },
 
-    listEvents(options) {
+    listEvents(query) {
       return run('listEvents', () => {
-        const limit = Math.max(0, Math.floor(options.limit))
-        const rows =
-          options.userId === undefined
-            ? selectEvents.all({ limit })
-            : selectUserEvents.all({ userId: options.userId, limit })
-        return rows.map(fromEventRow)
+        const limit = pageLimit(query.limit)
+        const parameters: EventParameters = { limit: limit + 1 }
+        const filters = eventFilters(query, parameters)
+        if (query.afterId !== undefined) {
+          parameters.afterId = parseEventId(query.afterId)
+          filters.push('id > @afterId')
+          const shape = `after:${filters.join(' AND ')}`
+          const rows = eventStatement(
+            shape,
+            () =>
+              `SELECT * FROM audit_events WHERE ${filters.join(' AND ')} ORDER BY id LIMIT @limit`,
+          ).all(parameters)
+          return pageOf(rows.map(fromEventRow), limit, (last) => last.id)
+        }
+        if (query.cursor !== undefined) {
+          const before = decodeEventCursor(query.cursor)
+          parameters.beforeAt = before.at
+          parameters.beforeId = before.id
+          // The range on `at` alone is what the index can seek to; the rest is checked per row.
+          filters.push('at <= @beforeAt', '(at < @beforeAt OR id < @beforeId)')
+        }
+        const where = filters.length === 0 ? '' : `WHERE ${filters.join(' AND ')}`
+        const rows = eventStatement(
+          `before:${where}`,
+          () => `SELECT * FROM audit_events ${where} ORDER BY at DESC, id DESC LIMIT @limit`,
+        ).all(parameters)
+        return pageOf(rows.map(fromEventRow), limit, (last) =>
+          encodeEventCursor({ at: last.at, id: Number(last.id) }),
+        )
+      })
+    },
+
+    purgeEvents(before, limit) {
+      return run('purgeEvents', () => {
+        const most = pageLimit(limit)
+        if (most === 0) return 0
+        return purgeEvents.run({ before, limit: most }).changes
       })
     },
   }
+}
+
+/** The WHERE conditions of an event query's filters, binding their values in `parameters`. */
+function eventFilters(query: EventQuery, parameters: EventParameters): string[] {
+  const filters: string[] = []
+  if (query.userId !== undefined) {
+    parameters.userId = query.userId
+    filters.push('user_id = @userId')
+  }
+  if (query.type !== undefined) {
+    parameters.type = query.type
+    filters.push('type = @type')
+  }
+  if (query.since !== undefined) {
+    parameters.since = query.since
+    filters.push('at >= @since')
+  }
+  return filters
 }
 
 function copyUser(user: UserRecord): UserRecord {
@@ -215,5 +389,7 @@ function fromUserRow(row: UserRow): UserRecord {
     passwordHash: row.password_hash,
     roles,
     createdAt: row.created_at,
+    disabledAt: row.disabled_at,
+    emailVerifiedAt: row.email_verified_at,
   }
 }

@@ -1,6 +1,12 @@
 import type Database from 'better-sqlite3'
 
-import { createTables, initialTables, oauthClients, createTable } from '../sql-tables.js'
+import {
+  createTables,
+  initialTables,
+  oauthClients,
+  createTable,
+  userAccountMigration,
+} from '../sql-tables.js'
 
 /**
  * Schema migrations, applied in order. `PRAGMA user_version` holds how many have run. Never edit
@@ -10,6 +16,9 @@ import { createTables, initialTables, oauthClients, createTable } from '../sql-t
 export const migrations: readonly string[] = [
   createTables(initialTables, 'sqlite'),
   createTable(oauthClients, 'sqlite'),
+  // Issue 13: disabled and verified accounts, who did it in the audit log, one-time tokens, and
+  // the indexes the operators' listings page by.
+  userAccountMigration('sqlite'),
 ]
 
 /**

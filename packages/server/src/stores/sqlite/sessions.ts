@@ -1,17 +1,32 @@
 import type { SessionRef, SessionRotation, SessionStore } from '../../core/ports.js'
-import { type SessionRow, fromSessionRow, toSessionRow } from '../sql-rows.js'
+import {
+  type OneTimeTokenRow,
+  type SessionRow,
+  fromOneTimeTokenRow,
+  fromSessionRow,
+  toSessionRow,
+} from '../sql-rows.js'
 import { batchedPerTurn } from '../turn-batch.js'
 import type { SqliteContext } from './context.js'
 
 export type SqliteSessionPort = Pick<
   SessionStore,
-  'create' | 'get' | 'rotate' | 'revoke' | 'revokeAllForUser' | 'listForUser' | 'isDenied'
+  | 'create'
+  | 'get'
+  | 'rotate'
+  | 'revoke'
+  | 'revokeAllForUser'
+  | 'listForUser'
+  | 'isDenied'
+  | 'putOneTimeToken'
+  | 'takeOneTimeToken'
+  | 'dropOneTimeToken'
 >
 
 /** A rotation as the UPDATE binds it: the session, the token it expects, and its successor. */
 type RotateParameters = SessionRotation & { id: string; userId: string; expectedJti: string }
 
-/** Sessions and their deny-list on SQLite. */
+/** Sessions, their deny-list and one-time tokens on SQLite. */
 export function createSqliteSessions({
   db,
   run,
@@ -106,6 +121,30 @@ export function createSqliteSessions({
     },
   )
 
+  // A new token replaces the user's earlier one of its kind.
+  const upsertOneTimeToken = db.prepare<OneTimeTokenRow>(`
+    INSERT INTO one_time_tokens (user_id, kind, token_hash, email, created_at, expires_at)
+    VALUES (@user_id, @kind, @token_hash, @email, @created_at, @expires_at)
+    ON CONFLICT (user_id, kind) DO UPDATE SET
+      token_hash = excluded.token_hash,
+      email = excluded.email,
+      created_at = excluded.created_at,
+      expires_at = excluded.expires_at
+  `)
+  // The compare-and-delete is this one statement: SQLite runs one writer at a time, and a second
+  // take finds the row gone.
+  const takeOneTimeToken = db.prepare<
+    { userId: string; kind: string; tokenHash: string; now: number },
+    OneTimeTokenRow
+  >(`
+    DELETE FROM one_time_tokens
+    WHERE user_id = @userId AND kind = @kind AND token_hash = @tokenHash AND expires_at > @now
+    RETURNING *
+  `)
+  const deleteOneTimeToken = db.prepare<{ userId: string; kind: string }>(
+    'DELETE FROM one_time_tokens WHERE user_id = @userId AND kind = @kind',
+  )
+
   return {
     create(session) {
       return run('create', () => {
@@ -174,6 +213,34 @@ export function createSqliteSessions({
           cache.remember(cache.denyUntil, sessionId, until)
         }
         return now < until
+      })
+    },
+
+    putOneTimeToken(token) {
+      return run('putOneTimeToken', () => {
+        observe(token.createdAt)
+        upsertOneTimeToken.run({
+          user_id: token.userId,
+          kind: token.kind,
+          token_hash: token.tokenHash,
+          email: token.email,
+          created_at: token.createdAt,
+          expires_at: token.expiresAt,
+        })
+      })
+    },
+
+    takeOneTimeToken(userId, kind, tokenHash, now) {
+      return run('takeOneTimeToken', () => {
+        observe(now)
+        const row = takeOneTimeToken.get({ userId, kind, tokenHash, now })
+        return row === undefined ? null : fromOneTimeTokenRow(row)
+      })
+    },
+
+    dropOneTimeToken(userId, kind) {
+      return run('dropOneTimeToken', () => {
+        deleteOneTimeToken.run({ userId, kind })
       })
     },
   }

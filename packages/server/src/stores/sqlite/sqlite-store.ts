@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { ConfigError, StoreUnavailableError } from '../../core/errors.js'
+import { ConfigError, StoreUnavailableError, isBatonError } from '../../core/errors.js'
 import type { DatabaseStore, SessionStore } from '../../core/ports.js'
 import type { SqliteContext } from './context.js'
 import { createSqliteCounters } from './counters.js'
@@ -72,11 +72,15 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
     'DELETE FROM session_denylist WHERE deny_until <= @now',
   )
   const sweepCounters = db.prepare<{ now: number }>('DELETE FROM counters WHERE reset_at <= @now')
+  const sweepOneTimeTokens = db.prepare<{ now: number }>(
+    'DELETE FROM one_time_tokens WHERE expires_at <= @now',
+  )
 
   const sweep = db.transaction((now: number) => {
     sweepSessions.run({ now })
     sweepDenylist.run({ now })
     sweepCounters.run({ now })
+    sweepOneTimeTokens.run({ now })
   })
 
   // Expiry is judged by the caller's clock (the latest `now` the core passed in), never Date.now():
@@ -110,6 +114,8 @@ function createSqliteStore(db: Database.Database, options: SqliteStoreOptions): 
     try {
       return Promise.resolve(body())
     } catch (error) {
+      // The caller's mistake (a page cursor this store did not issue) is no outage.
+      if (isBatonError(error)) return Promise.reject(error)
       return Promise.reject(new StoreUnavailableError(`sqlite: ${operation}`, error))
     }
   }
