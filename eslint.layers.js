@@ -57,6 +57,11 @@ const nativeAddons = {
 /** @type {Forbidden} */
 const cliLibraries = { label: 'CLI libraries', group: ['commander'] }
 /** @type {Forbidden} */
+const mailLibraries = {
+  label: 'mail libraries (the mailer is injected)',
+  group: ['nodemailer', 'nodemailer/*'],
+}
+/** @type {Forbidden} */
 const verifyInternals = {
   label: '`@baton-auth/verify` other than `/shared`',
   // A glob cannot re-include a path under an excluded one, hence a regular expression.
@@ -122,9 +127,10 @@ export const layers = [
       drivers,
       nativeAddons,
       cliLibraries,
+      mailLibraries,
       {
-        label: 'stores, server, cli, revocation',
-        group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**'],
+        label: 'stores, server, cli, revocation, mail',
+        group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**', '**/mail/**'],
       },
       accountPagesScript,
       verifyInternals,
@@ -141,9 +147,16 @@ export const layers = [
     forbidden: [
       http,
       cliLibraries,
+      mailLibraries,
       {
-        label: 'server, cli, revocation, the password hasher',
-        group: ['**/server/**', '**/cli/**', '**/revocation/**', '**/passwords/argon2-hasher*'],
+        label: 'server, cli, revocation, mail, the password hasher',
+        group: [
+          '**/server/**',
+          '**/cli/**',
+          '**/revocation/**',
+          '**/mail/**',
+          '**/passwords/argon2-hasher*',
+        ],
       },
       accountPagesScript,
       verifyInternals,
@@ -160,8 +173,15 @@ export const layers = [
     forbidden: [
       http,
       {
-        label: 'core, stores, server, cli, passwords',
-        group: ['**/core/**', '**/stores/**', '**/server/**', '**/cli/**', '**/passwords/**'],
+        label: 'core, stores, server, cli, passwords, mail',
+        group: [
+          '**/core/**',
+          '**/stores/**',
+          '**/server/**',
+          '**/cli/**',
+          '**/passwords/**',
+          '**/mail/**',
+        ],
       },
       accountPagesScript,
       verifyInternals,
@@ -179,8 +199,29 @@ export const layers = [
       http,
       drivers,
       {
-        label: 'stores, server, cli, revocation',
-        group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**'],
+        label: 'stores, server, cli, revocation, mail',
+        group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**', '**/mail/**'],
+      },
+      accountPagesScript,
+      verifyInternals,
+      intoVerifyByPath,
+    ],
+  },
+  {
+    part: 'server/mail',
+    reach: 'packages/server/src/mail/mailer.ts',
+    mayImport: ['core'],
+    sample: 'packages/server/src/mail/mailer.ts',
+    files: ['packages/server/src/mail/**/*.ts'],
+    role: "the mailer adapters of core's `Mailer` port (the server log, SMTP with nodemailer) and the template files, injected into core by the server",
+    forbidden: [
+      http,
+      drivers,
+      nativeAddons,
+      cliLibraries,
+      {
+        label: 'stores, server, cli, revocation, passwords',
+        group: ['**/stores/**', '**/server/**', '**/cli/**', '**/revocation/**', '**/passwords/**'],
       },
       accountPagesScript,
       verifyInternals,
@@ -190,13 +231,14 @@ export const layers = [
   {
     part: 'server',
     reach: 'packages/server/src/server/app.ts',
-    mayImport: ['core', 'stores/from-url', 'server/revocation', 'server/passwords'],
+    mayImport: ['core', 'stores/from-url', 'server/revocation', 'server/passwords', 'server/mail'],
     sample: 'packages/server/src/server/app.ts',
     files: ['packages/server/src/server/**/*.ts'],
     role: 'the Fastify HTTP layer: routes, cookies and CSRF, bearer authentication, OAuth endpoints, metrics',
     forbidden: [
       drivers,
       cliLibraries,
+      mailLibraries,
       storeInternals,
       { label: 'cli', group: ['**/cli/**'] },
       accountPagesScript,
@@ -214,8 +256,9 @@ export const layers = [
     forbidden: [
       http,
       drivers,
+      mailLibraries,
       storeInternals,
-      { label: 'revocation', group: ['**/revocation/**'] },
+      { label: 'revocation, mail', group: ['**/revocation/**', '**/mail/**'] },
       accountPagesScript,
       verifyInternals,
       intoVerifyByPath,
@@ -359,6 +402,7 @@ export const layers = [
           '**/cli/**',
           '**/revocation/**',
           '**/passwords/**',
+          '**/mail/**',
         ],
       },
     ],

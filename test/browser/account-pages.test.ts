@@ -14,6 +14,7 @@ import {
 } from '../helpers/server.js'
 import { chromiumPath } from '../helpers/service-probes.js'
 import { describeWith } from '../helpers/services.js'
+import { startSmtpServer, tokenOfMail, type TestSmtpServer } from '../helpers/smtp.js'
 
 // The account pages as a person uses them, in headless Chromium against a real Baton on
 // 127.0.0.1: sign up, sign in on a second device, the device list, signing one device out and
@@ -38,13 +39,15 @@ await describeWith(['chromium'], 'the account pages in headless Chromium', () =>
   let browser: Browser
   let server: TestServer
   let origin: string
+  let smtp: TestSmtpServer
   const logins: { origin: string | undefined; type: string | undefined }[] = []
 
   beforeAll(async () => {
     mkdirSync(screenshots, { recursive: true })
     const port = await freePort()
     origin = `http://127.0.0.1:${port}`
-    server = await createTestServer({ env: { BATON_ISSUER: origin } })
+    smtp = await startSmtpServer()
+    server = await createTestServer({ env: { BATON_ISSUER: origin, BATON_MAILER_URL: smtp.url } })
     server.app.addHook('onRequest', async (request) => {
       if (request.method === 'POST' && request.url === '/auth/login') {
         logins.push({
@@ -63,6 +66,7 @@ await describeWith(['chromium'], 'the account pages in headless Chromium', () =>
   afterAll(async () => {
     await browser?.close()
     await server?.close()
+    await smtp?.close()
   })
 
   async function shoot(page: Page, name: string): Promise<void> {
@@ -174,7 +178,7 @@ await describeWith(['chromium'], 'the account pages in headless Chromium', () =>
     // Sign the other device out from here; that device is signed out at its next call.
     await page.getByRole('button', { name: 'Sign out Firefox on Windows, 127.0.0.1' }).click()
     await expect
-      .poll(() => page.getByRole('status').textContent())
+      .poll(() => page.locator('#status').textContent())
       .toBe('Firefox on Windows is signed out.')
     expect(await page.locator('#devices .device').count()).toBe(1)
     await other.page.reload()
@@ -199,6 +203,77 @@ await describeWith(['chromium'], 'the account pages in headless Chromium', () =>
     expect(other.refused).toEqual([])
     await laptop.close()
     await desktop.close()
+  })
+
+  it('resets a forgotten password through the mailed link, then changes it while signed in', async () => {
+    const email = uniqueEmail()
+    await fetch(`${origin}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: strongPassword }),
+    })
+    const context = await browser.newContext({ viewport: phone })
+    const { page, refused } = await openPage(context)
+    await page.goto(`${origin}/account/sign-in`)
+    await page.getByRole('link', { name: 'Forgot your password?' }).click()
+    await page.waitForURL(`${origin}/account/forgot-password`)
+    expect(await axeViolations(page)).toEqual([])
+    await page.getByLabel('Email').fill(email)
+    await page.getByRole('button', { name: 'Send the link' }).click()
+    await expect
+      .poll(() => page.locator('#notice').textContent())
+      .toMatch(/^If an account exists for that address, a link/)
+    await shoot(page, 'forgot-password')
+
+    const mail = await smtp.waitFor(email)
+    const { link } = tokenOfMail(mail)
+    expect(link.origin + link.pathname).toBe(`${origin}/account/reset-password`)
+    await page.goto(link.toString())
+    expect(await axeViolations(page)).toEqual([])
+    await page.getByLabel('New password').fill('password1')
+    await page.getByRole('button', { name: 'Set the password' }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/most common ones/)
+    await shoot(page, 'reset-password')
+    const newPassword = 'a brand new passphrase'
+    await page.getByLabel('New password').fill(newPassword)
+    await page.getByRole('button', { name: 'Set the password' }).click()
+    await page.waitForURL(`${origin}/account/sign-in?ended=password_reset`)
+    await expect
+      .poll(() => page.locator('#notice').textContent())
+      .toBe('Your password is changed. Sign in with the new one.')
+    // The link works once.
+    await page.goto(link.toString())
+    await page.getByLabel('New password').fill('yet another passphrase')
+    await page.getByRole('button', { name: 'Set the password' }).click()
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe('This link is invalid or has expired. Ask for a new one.')
+
+    await page.goto(`${origin}/account/sign-in`)
+    await page.getByLabel('Email').fill(email)
+    await page.getByLabel('Password').fill(newPassword)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${origin}/account`)
+    await page.locator('#devices .device').first().waitFor()
+    await page.getByLabel('Current password').fill('not it at all')
+    await page.getByLabel('New password', { exact: true }).fill('the third passphrase')
+    await page.getByRole('button', { name: 'Change password' }).click()
+    await expect
+      .poll(() => page.locator('#password-problem').textContent())
+      .toBe('Your current password is not right.')
+    await page.getByLabel('Current password').fill(newPassword)
+    await page.getByLabel('New password', { exact: true }).fill('the third passphrase')
+    await page.getByRole('button', { name: 'Change password' }).click()
+    await expect
+      .poll(() => page.locator('#password-status').textContent())
+      .toBe('Your password is changed. Your other devices are signed out.')
+    expect(await axeViolations(page)).toEqual([])
+    await shoot(page, 'change-password')
+    // Still signed in here after the change.
+    await page.reload()
+    await page.locator('#devices .device').first().waitFor()
+    expect(refused).toEqual([])
+    await context.close()
   })
 
   it('serves the pages under a strict policy, with nothing from elsewhere, in under 50 KB', async () => {

@@ -20,12 +20,15 @@ afterEach(async () => {
 const assetsOf = (html: string) => [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]!)
 
 describe('account pages', () => {
-  it('serves the three pages with a strict policy, and their files cached for good', async () => {
+  it('serves the pages with a strict policy, and their files cached for good', async () => {
     server = await createTestServer()
     for (const [url, title] of [
       ['/account', 'Your account · Baton'],
       ['/account/sign-in', 'Sign in · Baton'],
       ['/account/sign-up', 'Create your account · Baton'],
+      ['/account/forgot-password', 'Reset your password · Baton'],
+      ['/account/reset-password', 'Choose a new password · Baton'],
+      ['/account/verify-email', 'Confirm your email address · Baton'],
     ] as const) {
       const page = await server.app.inject({ method: 'GET', url })
       expect(page.statusCode).toBe(200)
@@ -64,7 +67,12 @@ describe('account pages', () => {
     await server.close()
 
     server = await createTestServer({ env: { BATON_ACCOUNT_PAGES: 'false' } })
-    for (const url of ['/account', '/account/sign-in', '/account/sign-up']) {
+    for (const url of [
+      '/account',
+      '/account/sign-in',
+      '/account/sign-up',
+      '/account/forgot-password',
+    ]) {
       expect((await server.app.inject({ method: 'GET', url })).statusCode).toBe(404)
     }
   })

@@ -71,7 +71,11 @@ export interface ClientOptions {
 }
 
 export interface BatonClient {
-  /** `POST /auth/signup`: creates the account and signs in. */
+  /**
+   * `POST /auth/signup`: creates the account and signs in. When the server requires a verified
+   * address (BATON_REQUIRE_VERIFIED_EMAIL), the account is created and a link mailed, and this
+   * rejects with `email_not_verified` (status 202): sign in after following the link.
+   */
   signup(credentials: Credentials): Promise<SignedIn>
   /** `POST /auth/login`. */
   login(credentials: Credentials): Promise<SignedIn>
@@ -92,6 +96,20 @@ export interface BatonClient {
   sessions(): Promise<Session[]>
   /** `DELETE /auth/sessions/:id`. Revoking the current session signs this client out. */
   revokeSession(id: string): Promise<void>
+  /**
+   * `POST /auth/password`: this session stays signed in, every other session of the user is
+   * signed out. A wrong current password rejects with `invalid_credentials`.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>
+  /**
+   * `POST /auth/password/forgot`: mails a reset link if the address has an account; resolves
+   * the same either way.
+   */
+  requestPasswordReset(email: string): Promise<void>
+  /** `POST /auth/password/reset` with the token of the link: every session is signed out. */
+  resetPassword(token: string, password: string): Promise<void>
+  /** `POST /auth/email/verify` with the token of the link. */
+  verifyEmail(token: string): Promise<void>
   /**
    * A valid access token: the one held, or a new one from `POST /auth/refresh` when it has
    * expired or is about to. Concurrent callers share one refresh request. Rejects with
@@ -299,6 +317,31 @@ class Client implements BatonClient {
     if (current) await this.#end('signed_out')
   }
 
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.#bearerJson('POST', '/auth/password', { currentPassword, newPassword })
+  }
+
+  requestPasswordReset(email: string): Promise<void> {
+    return this.#post('/auth/password/forgot', { email })
+  }
+
+  resetPassword(token: string, password: string): Promise<void> {
+    return this.#post('/auth/password/reset', { token, password })
+  }
+
+  verifyEmail(token: string): Promise<void> {
+    return this.#post('/auth/email/verify', { token })
+  }
+
+  async #post(path: string, body: object): Promise<void> {
+    const response = await this.#call(path, {
+      method: 'POST',
+      headers: { ...this.#headers(), 'content-type': jsonType },
+      body: JSON.stringify(body),
+    })
+    if (!response.ok) throw await errorOf(response)
+  }
+
   getAccessToken(): Promise<string> {
     const access = this.#access
     if (access !== null && !this.#nearExpiry(access)) return Promise.resolve(access.token)
@@ -385,6 +428,14 @@ class Client implements BatonClient {
       body: JSON.stringify({ email: credentials.email, password: credentials.password }),
     })
     if (!response.ok) throw await errorOf(response)
+    // BATON_REQUIRE_VERIFIED_EMAIL: the account exists, the session waits for the mailed link.
+    if (response.status === 202) {
+      throw new BatonClientError(
+        'email_not_verified',
+        202,
+        'Account created: follow the link mailed to the address to confirm it, then sign in.',
+      )
+    }
     const tokens = await tokensOf(response)
     // A new session replaces whatever this client held; a refresh of the old one still in
     // flight must not overwrite it.
@@ -639,11 +690,14 @@ class Client implements BatonClient {
     return this.#serverNow() >= access.expiresAt - Math.min(this.#leeway, access.lifetime / 2)
   }
 
-  async #bearerJson(method: string, path: string): Promise<unknown> {
+  async #bearerJson(method: string, path: string, body?: object): Promise<unknown> {
+    const headers = this.#headers()
+    if (body !== undefined) headers['content-type'] = jsonType
     const response = await this.fetch(this.#url(path), {
       method,
-      headers: this.#headers(),
+      headers,
       credentials: this.#credentials(),
+      body: body === undefined ? null : JSON.stringify(body),
     })
     this.#observe(response)
     if (!response.ok) {

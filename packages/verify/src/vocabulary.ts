@@ -50,6 +50,7 @@ export interface AccessTokenClaims extends Omit<SignedAccessTokenClaims, 'aud'> 
 export const errorStatuses = {
   invalid_request: 400,
   weak_password: 400,
+  invalid_link: 400,
   invalid_credentials: 401,
   invalid_token: 401,
   access_token_expired: 401,
@@ -58,6 +59,8 @@ export const errorStatuses = {
   session_revoked: 401,
   login_required: 401,
   csrf_origin_mismatch: 403,
+  account_disabled: 403,
+  email_not_verified: 403,
   insufficient_scope: 403,
   forbidden: 403,
   not_found: 404,

@@ -46,39 +46,110 @@ function leftWithoutSession(error: unknown): boolean {
   return true
 }
 
-function wireForm(kind: 'sign-in' | 'sign-up'): void {
-  const form = byId<HTMLFormElement>('account-form')
-  const problem = byId('form-problem')
-  const notice = describeEnding(new URLSearchParams(location.search).get('ended'))
-  // Filled a moment after load, so screen readers announce the live region's new text.
-  if (notice !== '') setTimeout(() => (byId('notice').textContent = notice), 100)
+/**
+ * A form of these pages: submitted without a reload, the button disabled meanwhile, a failure
+ * said in words in `problemId` (role=alert) and the focus moved to the field to fix.
+ */
+function wire(
+  formId: string,
+  problemId: string,
+  work: () => Promise<void>,
+  fieldOf: (error: { code?: string; message?: string }) => string,
+  wordsOf: (error: unknown) => string = describeError,
+): void {
+  const form = byId<HTMLFormElement>(formId)
+  const problem = byId(problemId)
   form.addEventListener('submit', (event) => {
     event.preventDefault()
     void submit()
   })
-
   async function submit(): Promise<void> {
-    const credentials = {
-      email: byId<HTMLInputElement>('email').value.trim(),
-      password: byId<HTMLInputElement>('password').value,
-    }
     const button = form.querySelector('button') as HTMLButtonElement
     button.disabled = true
     form.setAttribute('aria-busy', 'true')
     problem.textContent = ''
     try {
-      await (kind === 'sign-in' ? client.login(credentials) : client.signup(credentials))
-      location.assign(base)
+      await work()
     } catch (error) {
-      problem.textContent = describeError(error)
-      const { code, message } = error as { code?: string; message?: string }
-      const aboutEmail =
-        code === 'email_taken' || (code === 'invalid_request' && !/password/i.test(message ?? ''))
-      byId(aboutEmail ? 'email' : 'password').focus()
+      if (leftWithoutSession(error)) return
+      problem.textContent = wordsOf(error)
+      byId(fieldOf(error as { code?: string; message?: string })).focus()
     } finally {
       button.disabled = false
       form.removeAttribute('aria-busy')
     }
+  }
+}
+
+const value = (id: string): string => byId<HTMLInputElement>(id).value
+const tokenOfLink = (): string => new URLSearchParams(location.search).get('token') ?? ''
+
+/** Filled a moment after load, so screen readers announce the live region's new text. */
+function announce(id: string, text: string): void {
+  if (text !== '') setTimeout(() => (byId(id).textContent = text), 100)
+}
+
+function wireForm(kind: 'sign-in' | 'sign-up'): void {
+  announce('notice', describeEnding(new URLSearchParams(location.search).get('ended')))
+  wire(
+    'account-form',
+    'form-problem',
+    async () => {
+      const credentials = { email: value('email').trim(), password: value('password') }
+      try {
+        await (kind === 'sign-in' ? client.login(credentials) : client.signup(credentials))
+      } catch (error) {
+        const { code, status } = error as { code?: string; status?: number }
+        if (code !== 'email_not_verified' || status !== 202) throw error
+        byId('notice').textContent =
+          `Almost done: we sent a link to ${credentials.email}. Follow it to confirm the address, then sign in.`
+        return
+      }
+      location.assign(base)
+    },
+    ({ code, message }) =>
+      code === 'email_taken' || (code === 'invalid_request' && !/password/i.test(message ?? ''))
+        ? 'email'
+        : 'password',
+  )
+}
+
+function wireForgotPassword(): void {
+  wire(
+    'account-form',
+    'form-problem',
+    async () => {
+      await client.requestPasswordReset(value('email').trim())
+      // The same words whether or not the address has an account: the server says no more.
+      byId('notice').textContent =
+        'If an account exists for that address, a link to choose a new password is on its way. It works for 15 minutes.'
+    },
+    () => 'email',
+  )
+}
+
+function wireResetPassword(): void {
+  if (tokenOfLink() === '') {
+    announce('form-problem', 'This link is incomplete. Ask for a new one below.')
+  }
+  wire(
+    'account-form',
+    'form-problem',
+    async () => {
+      await client.resetPassword(tokenOfLink(), value('password'))
+      toSignIn('password_reset')
+    },
+    () => 'password',
+  )
+}
+
+async function verifyEmail(): Promise<void> {
+  const notice = byId('notice')
+  try {
+    await client.verifyEmail(tokenOfLink())
+    notice.textContent = 'Your email address is verified. Thank you.'
+  } catch (error) {
+    byId('form-problem').textContent = describeError(error)
   }
 }
 
@@ -167,6 +238,22 @@ async function showDevices(): Promise<void> {
     list.removeAttribute('aria-busy')
   }
 
+  wire(
+    'password-form',
+    'password-problem',
+    async () => {
+      await client.changePassword(value('current-password'), value('new-password'))
+      byId<HTMLFormElement>('password-form').reset()
+      byId('password-status').textContent =
+        'Your password is changed. Your other devices are signed out.'
+      await render()
+    },
+    ({ code }) => (code === 'invalid_credentials' ? 'current-password' : 'new-password'),
+    (error) =>
+      (error as { code?: string }).code === 'invalid_credentials'
+        ? 'Your current password is not right.'
+        : describeError(error),
+  )
   byId('sign-out').addEventListener('click', () => void act(() => client.logout()))
   byId('sign-out-everywhere').addEventListener(
     'click',
@@ -189,3 +276,6 @@ async function showDevices(): Promise<void> {
 const page = document.body.dataset.page
 if (page === 'sign-in' || page === 'sign-up') wireForm(page)
 else if (page === 'devices') void showDevices()
+else if (page === 'forgot-password') wireForgotPassword()
+else if (page === 'reset-password') wireResetPassword()
+else if (page === 'verify-email') void verifyEmail()

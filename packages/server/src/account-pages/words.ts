@@ -14,6 +14,10 @@ const messages: Record<string, string> = {
   refresh_token_reused:
     'For your safety you were signed out: your session was used from two places.',
   not_found: 'That device is no longer signed in.',
+  invalid_link: 'This link is invalid or has expired. Ask for a new one.',
+  account_disabled: 'This account is disabled. Contact the people who run this service.',
+  email_not_verified:
+    'Please confirm your email address first: follow the link we sent you, or ask for a new one.',
 }
 
 export function describeError(error: unknown): string {
@@ -32,11 +36,12 @@ export function describeError(error: unknown): string {
   return 'Something went wrong. Please try again.'
 }
 
-const endings: Record<SessionEndReason, string> = {
+const endings: Record<SessionEndReason | 'password_reset', string> = {
   expired: 'Your session has expired. Please sign in again.',
   revoked: 'You were signed out from another device.',
   reused: 'For your safety you were signed out: your session was used from two places.',
   signed_out: 'You are signed out.',
+  password_reset: 'Your password is changed. Sign in with the new one.',
 }
 
 export function describeEnding(reason: string | null): string {

@@ -94,6 +94,16 @@ export function keysCommand(): Command {
             now + delay * 1000,
           )
           const what = flags.refresh ? 'refresh-token secret' : `${key.alg} key`
+          await database.record({
+            type: 'signing_key_rotated',
+            at: now,
+            userId: null,
+            sessionId: null,
+            ip: null,
+            userAgent: null,
+            actor: 'cli',
+            detail: `${what} ${key.kid} added as next, signing from ${new Date(key.activatedAt ?? now).toISOString()}`,
+          })
           print(
             `added ${what} ${key.kid} as next; it signs from ${new Date(key.activatedAt ?? now).toISOString()}`,
           )

@@ -7,12 +7,15 @@ import { OAuthClients } from './oauth/clients.js'
 import { OAuthService } from './oauth/oauth-service.js'
 import { ScopePolicy } from './oauth/scope-policy.js'
 import { warmPasswordPolicy } from './passwords/password-policy.js'
-import type { DatabaseStore, PasswordHasher, SessionStore } from './ports.js'
+import type { DatabaseStore, Mailer, PasswordHasher, SessionStore } from './ports.js'
 import { SessionService } from './sessions/session-service.js'
 import { AccessTokens, type AccessTokenClaims } from './tokens/access-token.js'
 import { secretAlgorithm } from './tokens/jws.js'
 import { RefreshTokens } from './tokens/refresh-token.js'
 import { AccountService } from './users/account-service.js'
+import { AdminService } from './users/admin-service.js'
+import { defaultMailTemplates, type MailTemplates } from './users/mail-templates.js'
+import { RecoveryService } from './users/recovery-service.js'
 
 export interface CreateBatonOptions {
   config: BatonConfig
@@ -24,6 +27,14 @@ export interface CreateBatonOptions {
    * `createArgon2Hasher` from `@baton-auth/server/argon2` is what the server uses.
    */
   hasher: PasswordHasher
+  /**
+   * How password-reset and verification links are mailed. The server's are in
+   * `@baton-auth/server/server` (`createMailer`: the log or SMTP). Without one, every send
+   * fails and is reported to `observer.mail`.
+   */
+  mailer?: Mailer
+  /** The messages mailed; the built-in ones by default (`loadMailTemplates` reads others). */
+  mailTemplates?: MailTemplates
   observer?: BatonObserver
 }
 
@@ -39,6 +50,12 @@ export interface Baton {
   readonly refreshTokens: RefreshTokens
   readonly sessions: SessionService
   readonly accounts: AccountService
+  /** Password reset and email verification: the mailed single-use links. */
+  readonly recovery: RecoveryService
+  /** What operators do to accounts and sessions (the CLI and `/admin`). */
+  readonly admin: AdminService
+  /** Deletes audit events older than BATON_AUDIT_RETENTION now (it also runs hourly). */
+  purgeAudit(): Promise<void>
   /** `/oauth/*`: grants, client authentication, revocation, introspection. */
   readonly oauth: OAuthService
   /** A bearer token's claims, or `invalid_token` / `access_token_expired` / `session_revoked`. */
@@ -101,6 +118,22 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
       sessionMaxAge: config.sessionMaxAge,
       refreshReuseGrace: config.refreshReuseGrace,
       slidingRefresh: config.slidingRefresh,
+      maxSessionsPerUser: config.maxSessionsPerUser,
+    },
+  })
+  const recovery = new RecoveryService({
+    users: options.database,
+    store: options.sessions,
+    audit: options.database,
+    hasher: options.hasher,
+    sessions,
+    clock,
+    observer,
+    mailer: options.mailer ?? noMailer,
+    templates: options.mailTemplates ?? defaultMailTemplates,
+    links: {
+      password_reset: config.passwordResetUrl,
+      email_verification: config.emailVerificationUrl,
     },
   })
   const accounts = new AccountService({
@@ -114,6 +147,15 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     loginMaxFailures: config.loginMaxFailures,
     loginFailureWindow: config.loginFailureWindow,
     scopes,
+    requireVerifiedEmail: config.requireVerifiedEmail,
+    recovery,
+  })
+  const admin = new AdminService({
+    users: options.database,
+    audit: options.database,
+    hasher: options.hasher,
+    sessions,
+    clock,
   })
   const oauth = new OAuthService({
     clients: new OAuthClients({ configured: config.oauthClients, store: options.database }),
@@ -145,6 +187,17 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
   const reloadTimer = setInterval(reload, config.keyReloadInterval * 1000)
   reloadTimer.unref()
 
+  // BATON_AUDIT_RETENTION, on every store: each instance deletes what is past it, hourly, in
+  // batches (a store outage only delays it to the next hour).
+  const purgeAudit = async (): Promise<void> => {
+    const before = clock.now() - config.auditRetention * 1000
+    while ((await options.database.purgeEvents(before, 10_000)) === 10_000);
+  }
+  const purgeTimer = setInterval(() => void purgeAudit().catch(() => undefined), 3_600_000)
+  purgeTimer.unref()
+  const firstPurge = setTimeout(() => void purgeAudit().catch(() => undefined), 60_000)
+  firstPurge.unref()
+
   return {
     config,
     clock,
@@ -154,6 +207,8 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     refreshTokens,
     sessions,
     accounts,
+    recovery,
+    admin,
     oauth,
     async authenticate(accessToken) {
       const claims = await accessTokens.verify(accessToken)
@@ -165,11 +220,18 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     async ready() {
       await Promise.all([options.database.ping(), options.sessions.ping()])
     },
+    purgeAudit,
     close() {
+      clearInterval(purgeTimer)
+      clearTimeout(firstPurge)
       clearInterval(reloadTimer)
       clearTimeout(activationTimer)
     },
   }
+}
+
+const noMailer: Mailer = {
+  send: () => Promise.reject(new Error('no mailer was given to createBaton')),
 }
 
 /**

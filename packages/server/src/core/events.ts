@@ -1,3 +1,5 @@
+import type { OneTimeTokenKind } from './ports.js'
+
 /**
  * What the core reports to whoever watches it (the server turns these into Prometheus
  * metrics). Observers must not throw; they are called on the hot path.
@@ -20,8 +22,17 @@ export type RevocationReason =
   | 'refresh_token_reused'
   | 'user_missing'
   | 'admin'
+  /** The oldest sessions of a user over `BATON_MAX_SESSIONS_PER_USER`. */
+  | 'session_limit'
   /** `/oauth/revoke` (RFC 7009). */
   | 'token_revocation'
+  /** `/auth/password`: every other session of the user. */
+  | 'password_changed'
+  /** `/auth/password/reset`: every session of the user. */
+  | 'password_reset'
+
+/** The mail the core sends: a password-reset link or an email-verification link. */
+export type MailKind = OneTimeTokenKind
 
 export interface BatonObserver {
   login?(outcome: LoginOutcome): void
@@ -32,4 +43,9 @@ export interface BatonObserver {
    * ms), when the last of them expires. For announcing revocations to other services.
    */
   sessionsRevoked?(sessionIds: string[], denyUntil: number): void
+  /**
+   * A message was handed to the mailer (`sent`) or could not be (`failed`, with the mailer's
+   * error). Called after the request that asked for it has been answered.
+   */
+  mail?(kind: MailKind, outcome: 'sent' | 'failed', error?: unknown): void
 }

@@ -8,4 +8,10 @@ export { systemClock, type Clock } from './clock.js'
 export type { AccessTokenClaims } from './tokens/access-token.js'
 export type { RefreshTokenClaims } from './tokens/refresh-token.js'
 export type { ClientContext, IssuedTokens, SessionView } from './sessions/session-service.js'
-export type { UserView } from './users/account-service.js'
+export type { AwaitingVerification, UserView } from './users/account-service.js'
+export {
+  defaultMailTemplates,
+  renderMail,
+  type MailTemplate,
+  type MailTemplates,
+} from './users/mail-templates.js'

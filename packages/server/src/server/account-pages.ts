@@ -53,7 +53,7 @@ function loadAssets(): Asset[] {
 }
 
 interface PageParts {
-  name: 'sign-in' | 'sign-up' | 'devices'
+  name: 'sign-in' | 'sign-up' | 'devices' | 'forgot-password' | 'reset-password' | 'verify-email'
   title: string
   main: string
 }
@@ -74,7 +74,7 @@ function signInForm(kind: 'sign-in' | 'sign-up', base: string): string {
 ${password}
 <p id="form-problem" class="problem" role="alert"></p>
 <button type="submit">${signingUp ? 'Create account' : 'Sign in'}</button>
-</form>
+</form>${signingUp ? '' : `\n<p class="switch"><a href="${base}/forgot-password">Forgot your password?</a></p>`}
 <p class="switch">${
     signingUp
       ? `Already have an account? <a href="${base}/sign-in">Sign in</a>`
@@ -94,7 +94,58 @@ const devices = `<div class="card">
 <ul id="devices" class="devices" aria-labelledby="devices-title" aria-busy="true"><li>Loading…</li></ul>
 <button id="sign-out-everywhere" type="button" class="danger" aria-describedby="everywhere-hint">Sign out everywhere</button>
 <p id="everywhere-hint" class="hint">Signs out every device, this one included.</p>
+</div>
+<div class="card">
+<h2 id="password-title">Change password</h2>
+<p id="password-status" class="status" role="status"></p>
+<form id="password-form" aria-labelledby="password-title">
+<label for="current-password">Current password</label>
+<input id="current-password" name="current-password" type="password" autocomplete="current-password" required maxlength="128">
+<label for="new-password">New password</label>
+<input id="new-password" name="new-password" type="password" autocomplete="new-password" required minlength="8" maxlength="128" aria-describedby="new-password-hint">
+<p id="new-password-hint" class="hint">At least 8 characters. Your other devices will be signed out.</p>
+<p id="password-problem" class="problem" role="alert"></p>
+<button type="submit">Change password</button>
+</form>
 </div>`
+
+function forgotPassword(base: string): string {
+  return `<div class="card">
+<h1>Reset your password</h1>
+<p>Enter the email of your account. We will send a link to choose a new password; it works for 15 minutes.</p>
+<p id="notice" class="notice" role="status"></p>
+<form id="account-form">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required maxlength="254" autofocus>
+<p id="form-problem" class="problem" role="alert"></p>
+<button type="submit">Send the link</button>
+</form>
+<p class="switch"><a href="${base}/sign-in">Back to sign in</a></p>
+</div>`
+}
+
+function resetPassword(base: string): string {
+  return `<div class="card">
+<h1>Choose a new password</h1>
+<form id="account-form">
+<label for="password">New password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="128" aria-describedby="password-hint" autofocus>
+<p id="password-hint" class="hint">At least 8 characters. Every device signed in to your account will be signed out.</p>
+<p id="form-problem" class="problem" role="alert"></p>
+<button type="submit">Set the password</button>
+</form>
+<p class="switch"><a href="${base}/forgot-password">Ask for a new link</a></p>
+</div>`
+}
+
+function verifyEmail(base: string): string {
+  return `<div class="card">
+<h1>Confirm your email address</h1>
+<p id="notice" class="notice" role="status"></p>
+<p id="form-problem" class="problem" role="alert"></p>
+<p class="switch"><a href="${base}/sign-in">Sign in</a></p>
+</div>`
+}
 
 function render(page: PageParts, base: string, assets: Asset[]): string {
   const [script, style, icon] = assets.map((asset) => `${base}/assets/${asset.name}`)
@@ -146,6 +197,18 @@ export const accountPagesRoutes: FastifyPluginAsync<AccountPagesOptions> = async
     [
       `${base}/sign-up`,
       { name: 'sign-up', title: 'Create your account', main: signInForm('sign-up', base) },
+    ],
+    [
+      `${base}/forgot-password`,
+      { name: 'forgot-password', title: 'Reset your password', main: forgotPassword(base) },
+    ],
+    [
+      `${base}/reset-password`,
+      { name: 'reset-password', title: 'Choose a new password', main: resetPassword(base) },
+    ],
+    [
+      `${base}/verify-email`,
+      { name: 'verify-email', title: 'Confirm your email address', main: verifyEmail(base) },
     ],
   ]
   const config = { accountPage: true as const }

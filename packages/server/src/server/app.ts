@@ -11,15 +11,18 @@ import { createBaton, type Baton } from '../core/baton.js'
 import { createArgon2Hasher } from '../passwords/argon2-hasher.js'
 import type { Clock } from '../core/clock.js'
 import type { BatonConfig } from '../core/config/config.js'
-import type { DatabaseStore, PasswordHasher, SessionStore } from '../core/ports.js'
+import type { DatabaseStore, Mailer, PasswordHasher, SessionStore } from '../core/ports.js'
 import type { BatonObserver } from '../core/events.js'
+import { createMailer, loadMailTemplates, type MailLog } from '../mail/mailer.js'
 import { openRevocationPublisher } from '../revocation/publisher.js'
 import { accountPagesRoutes } from './account-pages.js'
 import { frameworkErrorHandler, installErrorHandler, maxParamLength } from './error-handler.js'
 import { createServerMetrics, type ServerMetrics } from './metrics.js'
 import { buildOpenApiDocument, collectRoutes, serverVersion } from './openapi.js'
 import { RefreshCookie } from './refresh-delivery.js'
+import { adminRoutes } from './routes/admin.js'
 import { authAccountRoutes } from './routes/auth-account.js'
+import { authRecoveryRoutes } from './routes/auth-recovery.js'
 import { authTokenRoutes } from './routes/auth-tokens.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { operationsRoutes } from './routes/operations.js'
@@ -34,6 +37,11 @@ export interface BuildServerOptions {
   clock?: Clock
   /** Default: argon2id (`createArgon2Hasher`), the only hasher the server ships. */
   hasher?: PasswordHasher
+  /**
+   * Default: the one BATON_MAILER_URL names (`createMailer`: the server log, or SMTP). The
+   * server closes it when it closes.
+   */
+  mailer?: Mailer
   /** A pino logger config or instance, as Fastify takes it; defaults to the configured level. */
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
 }
@@ -79,28 +87,46 @@ export function loggerOptions(level: string) {
 /** The Fastify app speaking docs/api.md, over the given stores. Call `app.listen` or `app.inject`. */
 export async function buildServer(options: BuildServerOptions): Promise<BatonServer> {
   const { config } = options
+  // Before anything is opened: a bad template directory stops the start with a ConfigError.
+  const mailTemplates = loadMailTemplates(config.mailTemplates)
   const metrics = createServerMetrics()
   const publisher =
     config.revocationChannelUrl === null
       ? undefined
       : await openRevocationPublisher(config.revocationChannelUrl)
   let announceFailed = (_error: unknown): void => undefined
-  const observer: BatonObserver = publisher
-    ? {
-        ...metrics.observer,
-        sessionsRevoked(sessionIds, denyUntil) {
-          // The revocation already holds in the store; a lost announcement only means other
-          // services learn it from the snapshot set at the next announcement or reconnection.
-          publisher.publish(sessionIds, denyUntil).catch((error: unknown) => announceFailed(error))
-        },
+  // Mail goes out after the answer; the app's logger exists only once the engine does.
+  let mailLog: FastifyInstance['log'] | null = null
+  const observer: BatonObserver = {
+    ...metrics.observer,
+    mail(kind, outcome, error) {
+      metrics.observer.mail?.(kind, outcome)
+      if (outcome === 'failed') {
+        // The error's message only: never the message itself, which holds the link.
+        mailLog?.warn(
+          { kind, detail: error instanceof Error ? error.message : String(error) },
+          'could not send mail',
+        )
       }
-    : metrics.observer
+    },
+    ...(publisher && {
+      sessionsRevoked(sessionIds: string[], denyUntil: number) {
+        // The revocation already holds in the store; a lost announcement only means other
+        // services learn it from the snapshot set at the next announcement or reconnection.
+        publisher.publish(sessionIds, denyUntil).catch((error: unknown) => announceFailed(error))
+      },
+    }),
+  }
+  const toLog: MailLog = { info: (fields, message) => mailLog?.info(fields, message) }
+  const mailer = options.mailer ?? createMailer(config, toLog)
   const baton = await createBaton({
     config,
     database: options.database,
     sessions: options.sessions,
     clock: options.clock,
     hasher: options.hasher ?? createArgon2Hasher(),
+    mailer,
+    mailTemplates,
     observer,
   })
 
@@ -201,7 +227,19 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   app.addHook('onClose', async () => {
     baton.close()
     await publisher?.close()
+    await mailer.close?.()
   })
+  mailLog = app.log
+  if (
+    options.mailer === undefined &&
+    config.mailerUrl === 'log' &&
+    /^https:/i.test(config.issuer)
+  ) {
+    app.log.warn(
+      'BATON_MAILER_URL=log: password-reset and verification links are written to this log, ' +
+        'not mailed; set an smtp:// or smtps:// URL for real users',
+    )
+  }
   announceFailed = (error) =>
     app.log.warn(
       { detail: error instanceof Error ? error.message : String(error) },
@@ -212,6 +250,8 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   const { accessTokenHeader } = config
   await app.register(authTokenRoutes, { baton, cookie, accessTokenHeader })
   await app.register(authAccountRoutes, { baton, accessTokenHeader })
+  await app.register(authRecoveryRoutes, { baton, accessTokenHeader })
+  await app.register(adminRoutes, { baton, accessTokenHeader })
   await app.register(operationsRoutes, {
     baton,
     metrics,

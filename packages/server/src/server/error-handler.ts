@@ -43,7 +43,13 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServerMetrics
       request.log.warn({ detail: (error as BatonError).detail }, 'store unavailable')
       reply.header('retry-after', String(storeUnavailableRetryAfter))
     }
-    if (status === 401 && request.routeOptions.config.bearer === true) {
+    // The challenge is about the access token: not a wrong password sent along with a valid one
+    // (`/auth/password`'s `invalid_credentials`).
+    if (
+      status === 401 &&
+      request.routeOptions.config.bearer === true &&
+      body.error !== 'invalid_credentials'
+    ) {
       reply.header(
         'www-authenticate',
         invalidTokenChallenge(error instanceof MissingBearerTokenError ? null : body.message),

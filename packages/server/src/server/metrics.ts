@@ -36,6 +36,12 @@ export function createServerMetrics(): ServerMetrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   })
+  const mails = new Counter({
+    name: 'baton_mails_total',
+    help: 'Password-reset and verification mails handed to the mailer (sent) or not (failed)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  })
   const requestDuration = new LatencyHistogram({
     name: 'baton_http_request_duration_seconds',
     help: 'HTTP request latency',
@@ -68,6 +74,7 @@ export function createServerMetrics(): ServerMetrics {
       login: (outcome) => logins.inc({ outcome }),
       refresh: (outcome) => refreshes.inc({ outcome }),
       revocation: (reason, sessions) => revocations.inc({ reason }, sessions),
+      mail: (kind, outcome) => mails.inc({ kind, outcome }),
     },
   }
 }

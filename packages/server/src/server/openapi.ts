@@ -25,7 +25,7 @@ export interface ResponseDoc {
 export interface RouteDoc {
   summary: string
   description?: string
-  tag: 'auth' | 'oauth' | 'keys and discovery' | 'operations'
+  tag: 'auth' | 'admin' | 'oauth' | 'keys and discovery' | 'operations'
   /**
    * Alternatives, any one of which is enough; an empty list entry means "without credentials".
    * Leave out for a public route.
@@ -129,7 +129,16 @@ export function buildOpenApiDocument(
     },
     servers: [{ url: config.issuer }],
     tags: [
-      { name: 'auth', description: 'Sign-up, sign-in, refresh, sign-out and sessions (JSON).' },
+      {
+        name: 'auth',
+        description:
+          'Sign-up, sign-in, refresh, sign-out, sessions, password change and reset, email ' +
+          'verification (JSON).',
+      },
+      {
+        name: 'admin',
+        description: 'Users, roles, sessions and the audit log, for the admin role or scope.',
+      },
       { name: 'oauth', description: 'OAuth 2.0: forms in, RFC-shaped JSON out.' },
       { name: 'keys and discovery', description: 'Public keys and metadata.' },
       { name: 'operations', description: 'Liveness, readiness, metrics.' },

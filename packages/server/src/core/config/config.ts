@@ -66,10 +66,26 @@ export interface BatonConfig {
   keyReloadInterval: number
   /** Redis where revocations are announced to middleware; null: not announced. */
   revocationChannelUrl: string | null
+  /** Live sessions per user; the oldest beyond it are revoked. 0: no limit. */
+  maxSessionsPerUser: number
+  /** Seconds audit events are kept. */
+  auditRetention: number
   /** Serve the account pages (sign up, sign in, devices). */
   accountPages: boolean
   /** Where they are served, e.g. `/account` (no trailing slash). */
   accountPagesPath: string
+  /** Sign-in waits until the account's address is verified (a link mailed at sign-up). */
+  requireVerifiedEmail: boolean
+  /** `log` (links written to the server log) or an `smtp://` / `smtps://` URL. */
+  mailerUrl: string
+  /** The `From` of every message. */
+  mailFrom: string
+  /** A directory of message templates overriding the built-in ones; null: the built-in. */
+  mailTemplates: string | null
+  /** The page a password-reset link opens; the token is added as `?token=`. */
+  passwordResetUrl: string
+  /** The page an email-verification link opens; the token is added as `?token=`. */
+  emailVerificationUrl: string
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -82,6 +98,7 @@ export const settingGroups = [
   'Refresh cookie',
   'OAuth',
   'Login protection',
+  'Email and password reset',
 ] as const
 export type SettingGroup = (typeof settingGroups)[number]
 
@@ -303,6 +320,22 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
       return seconds
     },
   },
+  maxSessionsPerUser: {
+    variable: 'BATON_MAX_SESSIONS_PER_USER',
+    flag: '--max-sessions-per-user',
+    group: 'Tokens and sessions',
+    doc: 'live sessions a user may hold: a new sign-in beyond it revokes the oldest (audited as `session_limit`); `0` for no limit',
+    default: '0',
+    parse: (text, variable) => integer(variable, text, 0, 100_000),
+  },
+  auditRetention: {
+    variable: 'BATON_AUDIT_RETENTION',
+    flag: '--audit-retention',
+    group: 'Server',
+    doc: 'how long audit events are kept; older ones are deleted hourly by every running server',
+    default: '90d',
+    parse: (text, variable) => duration(variable, text, 3600),
+  },
   slidingRefresh: {
     variable: 'BATON_SLIDING_REFRESH',
     flag: '--sliding-refresh',
@@ -461,6 +494,60 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     doc: 'window over which `BATON_LOGIN_MAX_FAILURES` are counted',
     default: '15m',
     parse: (text, variable) => duration(variable, text, 1),
+  },
+  requireVerifiedEmail: {
+    variable: 'BATON_REQUIRE_VERIFIED_EMAIL',
+    flag: '--require-verified-email',
+    group: 'Email and password reset',
+    doc: 'sign-up mails a verification link and answers 202 without tokens; sign-in (`/auth/login`, the password grant) is refused with 403 `email_not_verified` until the link is followed',
+    default: 'false',
+    parse: (text, variable) => boolean(variable, text),
+  },
+  mailerUrl: {
+    variable: 'BATON_MAILER_URL',
+    flag: '--mailer-url',
+    group: 'Email and password reset',
+    doc: 'how mail is sent: `log` writes each link to the server log (`info`) for development and sends nothing; `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or `smtps://…` (TLS from the start, port 465 by default)',
+    default: 'log',
+    parse: (text, variable) => mailerUrl(variable, text),
+  },
+  mailFrom: {
+    variable: 'BATON_MAIL_FROM',
+    flag: '--mail-from',
+    group: 'Email and password reset',
+    doc: '`From` of every message: an address, or `Name <address>`',
+    default: 'Baton <no-reply@localhost>',
+    parse: (text, variable) => mailFrom(variable, text),
+  },
+  mailTemplates: {
+    variable: 'BATON_MAIL_TEMPLATES',
+    flag: '--mail-templates',
+    group: 'Email and password reset',
+    doc: 'a directory of templates replacing the built-in messages: `password-reset.txt`, `password-reset.html`, `email-verification.txt`, `email-verification.html` (any of them), with `{{link}}`, `{{email}}`, `{{minutes}}`; see "Mail" in docs/configuration.md',
+    default: '',
+    parse: (text) => (text === '' ? null : text),
+  },
+  passwordResetUrl: {
+    variable: 'BATON_PASSWORD_RESET_URL',
+    flag: '--password-reset-url',
+    group: 'Email and password reset',
+    doc: 'the page a password-reset link opens (an http(s) URL; the token is added as `?token=`); it posts the token and the new password to `/auth/password/reset`',
+    default: {
+      describe: 'the account pages: `<issuer><BATON_ACCOUNT_PAGES_PATH>/reset-password`',
+      text: (config) => `${config.issuer}${config.accountPagesPath}/reset-password`,
+    },
+    parse: (text, variable) => linkUrl(variable, text),
+  },
+  emailVerificationUrl: {
+    variable: 'BATON_EMAIL_VERIFICATION_URL',
+    flag: '--email-verification-url',
+    group: 'Email and password reset',
+    doc: 'the page an email-verification link opens (an http(s) URL; the token is added as `?token=`); it posts the token to `/auth/email/verify`',
+    default: {
+      describe: 'the account pages: `<issuer><BATON_ACCOUNT_PAGES_PATH>/verify-email`',
+      text: (config) => `${config.issuer}${config.accountPagesPath}/verify-email`,
+    },
+    parse: (text, variable) => linkUrl(variable, text),
   },
 }
 
@@ -631,6 +718,46 @@ function revocationChannelUrl(variable: string, text: string): string | null {
       variable,
       'expected a redis://, rediss:// or redis-cluster:// URL, or off',
     )
+  }
+  return text
+}
+
+function mailerUrl(variable: string, text: string): string {
+  if (text === 'log') return text
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    // Never the text itself: it may hold a password.
+    throw new ConfigError(variable, 'is not a URL; expected log, smtp://… or smtps://…')
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ConfigError(variable, `expected log, smtp://… or smtps://…, not ${url.protocol}//…`)
+  }
+  if (url.hostname === '') throw new ConfigError(variable, 'names no host')
+  return text
+}
+
+function mailFrom(variable: string, text: string): string {
+  // One line with an address in it: a line break would let it add headers of its own.
+  if (/[\r\n]/.test(text) || !/^[^\s@<>]+@[^\s@<>]+$|<[^\s@<>]+@[^\s@<>]+>$/.test(text)) {
+    throw new ConfigError(variable, `"${text}" is not an address or Name <address>`)
+  }
+  return text
+}
+
+function linkUrl(variable: string, text: string): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new ConfigError(variable, `"${text}" is not a URL`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(variable, 'must be an http(s) URL')
+  }
+  if (url.searchParams.has('token')) {
+    throw new ConfigError(variable, 'must not have a token parameter: Baton adds it')
   }
   return text
 }

@@ -31,6 +31,8 @@ export interface SessionPolicy {
   sessionMaxAge: number
   refreshReuseGrace: number
   slidingRefresh: boolean
+  /** Live sessions a user may hold; the oldest beyond it end. 0: no limit. */
+  maxSessionsPerUser: number
 }
 
 export interface IssuedTokens {
@@ -124,7 +126,49 @@ export class SessionService {
       purgeAt: this.#purgeAt(refresh.exp, expiresAt),
     }
     await this.#o.store.create(session)
+    await this.#capSessions(user.id, session.id, context, now)
     return this.#tokensFor(session, user, now)
+  }
+
+  /** BATON_MAX_SESSIONS_PER_USER: the oldest sessions beyond it end, each audited. */
+  async #capSessions(
+    userId: string,
+    newest: string,
+    context: ClientContext,
+    now: number,
+  ): Promise<void> {
+    const max = this.#o.policy.maxSessionsPerUser
+    if (max === 0) return
+    const live = await this.#o.store.listForUser(userId, now)
+    if (live.length <= max) return
+    const oldest = live
+      .filter((session) => session.id !== newest)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .slice(0, live.length - max)
+    for (const session of oldest) {
+      if (await this.#revoke({ userId, sessionId: session.id }, 'session_limit', now)) {
+        await this.#audit('session_limit', userId, session.id, context, `over ${max} sessions`)
+      }
+    }
+  }
+
+  async #audit(
+    type: string,
+    userId: string,
+    sessionId: string | null,
+    context: ClientContext | undefined,
+    detail: string | null = null,
+  ): Promise<void> {
+    await this.#o.audit.record({
+      type,
+      at: this.#o.clock.now(),
+      userId,
+      sessionId,
+      ip: context?.ip ?? null,
+      userAgent: context?.userAgent ?? null,
+      actor: null,
+      detail,
+    })
   }
 
   /**
@@ -255,6 +299,7 @@ export class SessionService {
       sessionId: session.id,
       ip: context.ip,
       userAgent: context.userAgent,
+      actor: null,
       detail: `an earlier refresh token of the session was presented; session ip ${session.ip ?? '?'}`,
     })
   }
@@ -264,16 +309,21 @@ export class SessionService {
    * a token was valid: a forged, foreign or unknown one changes nothing, and only a store outage
    * fails the call. Expired tokens still sign their session out.
    */
-  async logout(tokens: { refreshToken: string | null; accessToken: string | null }): Promise<void> {
-    if (tokens.refreshToken !== null) await this.logoutWithRefreshToken(tokens.refreshToken)
-    if (tokens.accessToken !== null) await this.logoutWithAccessToken(tokens.accessToken)
+  async logout(
+    tokens: { refreshToken: string | null; accessToken: string | null },
+    context?: ClientContext,
+  ): Promise<void> {
+    if (tokens.refreshToken !== null) {
+      await this.logoutWithRefreshToken(tokens.refreshToken, context)
+    }
+    if (tokens.accessToken !== null) await this.logoutWithAccessToken(tokens.accessToken, context)
   }
 
   /**
    * Sign out with a refresh token. Any token validly signed for the session will do, even expired;
    * an OAuth client's token is left to `/oauth/revoke`, which knows whose it is.
    */
-  async logoutWithRefreshToken(refreshToken: string): Promise<void> {
+  async logoutWithRefreshToken(refreshToken: string, context?: ClientContext): Promise<void> {
     let claims: RefreshTokenClaims
     try {
       claims = (await this.#o.refreshTokens.inspect(refreshToken)).claims
@@ -282,11 +332,13 @@ export class SessionService {
       throw error
     }
     if (claims.client_id !== undefined) return
-    await this.revoke(refOfClaims(claims), 'logout')
+    if (await this.revoke(refOfClaims(claims), 'logout')) {
+      await this.#audit('logout', claims.sub, claims.sid, context)
+    }
   }
 
   /** Sign out the session of an access token, expired or not. */
-  async logoutWithAccessToken(accessToken: string): Promise<void> {
+  async logoutWithAccessToken(accessToken: string, context?: ClientContext): Promise<void> {
     let claims: AccessTokenClaims
     try {
       claims = (await this.#o.accessTokens.inspect(accessToken)).claims
@@ -294,12 +346,20 @@ export class SessionService {
       if (error instanceof BatonError && error.code !== 'store_unavailable') return
       throw error
     }
-    await this.revoke(refOfClaims(claims), 'logout')
+    if (await this.revoke(refOfClaims(claims), 'logout')) {
+      await this.#audit('logout', claims.sub, claims.sid, context)
+    }
   }
 
   /** Sign out every live session of the user (`/auth/logout-all`); returns their ids. */
-  async logoutEverywhere(userId: string): Promise<string[]> {
-    return this.revokeAllForUser(userId, 'logout_all')
+  async logoutEverywhere(
+    userId: string,
+    context?: ClientContext,
+    sessionId: string | null = null,
+  ): Promise<string[]> {
+    const revoked = await this.revokeAllForUser(userId, 'logout_all')
+    await this.#audit('logout_everywhere', userId, sessionId, context, `${revoked.length} sessions`)
+    return revoked
   }
 
   /**
@@ -348,17 +408,45 @@ export class SessionService {
     return revoked
   }
 
+  /**
+   * Revokes every live session of the user but `keepSessionId` (a password change keeps the
+   * session that made it); returns the ids revoked. One revocation per session, announced
+   * together. The store has no atomic "all but one", so a session started after the listing
+   * stays: call this after the change that makes new sign-ins need the new password.
+   */
+  async revokeOthers(
+    userId: string,
+    keepSessionId: string,
+    reason: RevocationReason,
+  ): Promise<string[]> {
+    const now = this.#o.clock.now()
+    const denyUntil = this.#denyUntil(now)
+    const others = (await this.#o.store.listForUser(userId, now)).filter(
+      (session) => session.id !== keepSessionId,
+    )
+    const revocation = { reason, revokedAt: now, denyUntil }
+    const outcomes = await Promise.all(
+      others.map((session) => this.#o.store.revoke(refOf(session), revocation)),
+    )
+    const revoked = others.filter((_, index) => outcomes[index]).map((session) => session.id)
+    this.#o.observer.revocation?.(reason, revoked.length)
+    if (revoked.length > 0) this.#o.observer.sessionsRevoked?.(revoked, denyUntil)
+    return revoked
+  }
+
   async list(userId: string): Promise<SessionRecord[]> {
     return this.#o.store.listForUser(userId, this.#o.clock.now())
   }
 
   /** Sign out one of the user's own sessions; another user's session is `not_found`. */
-  async deleteOwn(ref: SessionRef): Promise<void> {
+  async deleteOwn(ref: SessionRef, context?: ClientContext): Promise<void> {
     const session = await this.#o.store.get(ref, this.#o.clock.now())
     if (session === null || session.revokedAt !== null) {
       throw new BatonError('not_found', 'No such session.')
     }
-    await this.revoke(ref, 'session_deleted')
+    if (await this.revoke(ref, 'session_deleted')) {
+      await this.#audit('session_revoked', ref.userId, ref.sessionId, context, 'by its user')
+    }
   }
 
   /** True while the session's access tokens must be refused. */
@@ -382,8 +470,9 @@ export class SessionService {
     narrowed: string[] | null,
   ): Promise<IssuedTokens> {
     const user = await this.#o.users.findUserById(session.userId)
-    if (user === null) {
-      await this.#revoke(refOf(session), 'user_missing', now)
+    if (user === null || user.disabledAt !== null) {
+      // Disabling revokes every session at once; this catches a refresh that raced it.
+      await this.#revoke(refOf(session), user === null ? 'user_missing' : 'admin', now)
       throw new BatonError('session_revoked', 'This session has ended; sign in again.')
     }
     return this.#tokensFor(session, user, now, narrowed)

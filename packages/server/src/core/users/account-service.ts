@@ -7,6 +7,7 @@ import { checkNewPassword, maxPasswordLength } from '../passwords/password-polic
 import type { AuditLog, PasswordHasher, SessionStore, UserRecord, UserStore } from '../ports.js'
 import type { ClientContext, IssuedTokens, SessionService } from '../sessions/session-service.js'
 import { normalizeEmail } from './email.js'
+import { loginCounterKey, type RecoveryService } from './recovery-service.js'
 
 export interface AccountServiceOptions {
   users: UserStore
@@ -22,6 +23,10 @@ export interface AccountServiceOptions {
   observer: BatonObserver
   /** Which scopes a user's roles allow (`/auth` sign-in with a `scope`). */
   scopes: ScopePolicy
+  /** BATON_REQUIRE_VERIFIED_EMAIL. */
+  requireVerifiedEmail: boolean
+  /** Mails the verification link of a new account when it is required. */
+  recovery: RecoveryService
 }
 
 /** The OAuth password grant: the session belongs to a client and holds a scope. */
@@ -37,6 +42,15 @@ export interface UserView {
   email: string
   roles: string[]
   createdAt: number
+}
+
+/**
+ * Sign-up while BATON_REQUIRE_VERIFIED_EMAIL is on: the account exists and a verification link
+ * is on its way, but nobody is signed in until it is followed.
+ */
+export interface AwaitingVerification {
+  awaitingVerification: true
+  user: UserView
 }
 
 const invalidCredentials = (): BatonError =>
@@ -63,19 +77,20 @@ export class AccountService {
   async me(claims: { sub: string }): Promise<UserView> {
     const user = await this.#o.users.findUserById(claims.sub)
     if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
-    return { id: user.id, email: user.email, roles: user.roles, createdAt: user.createdAt }
+    return viewOf(user)
   }
 
   /**
    * `scope`: what the new session's access tokens carry, within what a new user's roles allow;
-   * refused (`invalid_scope`) before anything is written.
+   * refused (`invalid_scope`) before anything is written. With BATON_REQUIRE_VERIFIED_EMAIL no
+   * session starts: the verification link is mailed instead.
    */
   async signup(
     email: string,
     password: string,
     context: ClientContext,
     scope?: string,
-  ): Promise<IssuedTokens> {
+  ): Promise<IssuedTokens | AwaitingVerification> {
     const normalized = normalizeEmail(email)
     checkNewPassword(password)
     const roles = ['user']
@@ -86,13 +101,69 @@ export class AccountService {
       passwordHash: await this.#o.hasher.hash(password),
       roles,
       createdAt: this.#o.clock.now(),
+      disabledAt: null,
+      emailVerifiedAt: null,
     }
     if (!(await this.#o.users.createUser(user))) {
       throw new BatonError('email_taken', 'An account with this email already exists.')
     }
     this.#o.observer.login?.('signup')
+    if (this.#o.requireVerifiedEmail) {
+      await this.#o.recovery.mailVerification(user)
+      await this.#event('signup', user.id, null, context, 'verification link mailed')
+      return { awaitingVerification: true, user: viewOf(user) }
+    }
     await this.#event('signup', user.id, null, context)
     return this.#o.sessions.start(user, context, grant)
+  }
+
+  /**
+   * `/auth/password`: the current password is checked under the login limit of the account (a
+   * stolen access token cannot guess it faster than a login could), the new one under the
+   * sign-up policy. Every other session of the user is revoked; the one asking stays.
+   */
+  async changePassword(
+    claims: { sub: string; sid: string },
+    currentPassword: string,
+    newPassword: string,
+    context: ClientContext,
+  ): Promise<{ sessionsRevoked: number }> {
+    checkNewPassword(newPassword)
+    const user = await this.#o.users.findUserById(claims.sub)
+    if (user === null) throw new BatonError('invalid_token', 'The account no longer exists.')
+    const counterKey = loginCounterKey(user.email)
+    const now = this.#o.clock.now()
+    const attempts = await this.#o.counters.hit(counterKey, this.#o.loginFailureWindow * 1000, now)
+    if (attempts.count > this.#o.loginMaxFailures) {
+      throw new RateLimitedError((attempts.resetAt - now) / 1000)
+    }
+    const candidate = [...currentPassword].length > maxPasswordLength ? '' : currentPassword
+    const matches = await this.#o.hasher.verify(user.passwordHash, candidate)
+    if (!matches || candidate === '') {
+      await this.#event(
+        'login_failed',
+        user.id,
+        claims.sid,
+        context,
+        'password change: wrong current password',
+      )
+      throw invalidCredentials()
+    }
+    await this.#o.counters.resetCounter(counterKey)
+    const passwordHash = await this.#o.hasher.hash(newPassword)
+    if (!(await this.#o.users.updateUser(user.id, { passwordHash }))) {
+      throw new BatonError('invalid_token', 'The account no longer exists.')
+    }
+    // After the new hash is stored: a sign-in from now on needs the new password.
+    const revoked = await this.#o.sessions.revokeOthers(user.id, claims.sid, 'password_changed')
+    await this.#event(
+      'password_changed',
+      user.id,
+      claims.sid,
+      context,
+      `${revoked.length} other session(s) revoked`,
+    )
+    return { sessionsRevoked: revoked.length }
   }
 
   /**
@@ -134,10 +205,15 @@ export class AccountService {
       this.#o.observer.login?.('invalid_credentials')
       throw invalidCredentials()
     }
-    const counterKey = `login:${normalized}`
+    const counterKey = loginCounterKey(normalized)
     const now = this.#o.clock.now()
     const attempts = await this.#o.counters.hit(counterKey, this.#o.loginFailureWindow * 1000, now)
     if (attempts.count > this.#o.loginMaxFailures) {
+      // Once per window, not per attempt: a flood must not turn into as many audit writes.
+      if (attempts.count === this.#o.loginMaxFailures + 1) {
+        const limited = await this.#o.users.findUserByEmail(normalized)
+        await this.#event('login_rate_limited', limited?.id ?? null, null, context, normalized)
+      }
       this.#o.observer.login?.('rate_limited')
       throw new RateLimitedError((attempts.resetAt - now) / 1000)
     }
@@ -154,6 +230,21 @@ export class AccountService {
       throw invalidCredentials()
     }
     await this.#o.counters.resetCounter(counterKey)
+    // Said only to whoever knows the password: to anyone else it is any failed login.
+    if (user.disabledAt !== null) {
+      await this.#event('login_failed', user.id, null, context, 'account disabled')
+      throw new BatonError(
+        'account_disabled',
+        'This account is disabled; an administrator can enable it again.',
+      )
+    }
+    if (this.#o.requireVerifiedEmail && user.emailVerifiedAt === null) {
+      await this.#event('login_failed', user.id, null, context, 'email not verified')
+      throw new BatonError(
+        'email_not_verified',
+        'Confirm your email address first: follow the link we sent, or ask for a new one.',
+      )
+    }
     this.#o.observer.login?.('success')
     return user
   }
@@ -168,6 +259,7 @@ export class AccountService {
     userId: string | null,
     sessionId: string | null,
     context: ClientContext,
+    detail: string | null = null,
   ): Promise<void> {
     await this.#o.audit.record({
       type,
@@ -176,7 +268,12 @@ export class AccountService {
       sessionId,
       ip: context.ip,
       userAgent: context.userAgent,
-      detail: null,
+      actor: null,
+      detail,
     })
   }
+}
+
+function viewOf(user: UserRecord): UserView {
+  return { id: user.id, email: user.email, roles: user.roles, createdAt: user.createdAt }
 }

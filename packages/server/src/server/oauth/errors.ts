@@ -23,6 +23,8 @@ const grantCodes: Partial<Record<BatonErrorCode, BatonErrorCode>> = {
   refresh_token_reused: 'invalid_grant',
   session_revoked: 'invalid_grant',
   login_required: 'invalid_grant',
+  account_disabled: 'invalid_grant',
+  email_not_verified: 'invalid_grant',
 }
 
 const descriptions: Partial<Record<BatonErrorCode, string>> = {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Baton } from '../../core/baton.js'
 import { requireBearer } from '../bearer.js'
+import { clientContextOf } from '../client-context.js'
 import type { RouteDoc } from '../openapi.js'
 import { MeResponse, SessionIdParams, SessionsResponse } from './schemas.js'
 
@@ -97,7 +98,10 @@ export const authAccountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
     },
     async (request, reply) => {
       const claims = await requireBearer(baton, request, accessTokenHeader)
-      await baton.sessions.deleteOwn({ userId: claims.sub, sessionId: request.params.id })
+      await baton.sessions.deleteOwn(
+        { userId: claims.sub, sessionId: request.params.id },
+        clientContextOf(request),
+      )
       return reply.code(204).header('cache-control', 'no-store').send()
     },
   )

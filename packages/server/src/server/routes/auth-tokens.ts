@@ -9,7 +9,13 @@ import { bearerTokenOf, requireBearer } from '../bearer.js'
 import { clientContextOf } from '../client-context.js'
 import { deliveryModeOf, type RefreshCookie } from '../refresh-delivery.js'
 import type { ResponseDoc, RouteDoc } from '../openapi.js'
-import { CredentialsBody, LogoutBody, RefreshTokenBody, TokenResponse } from './schemas.js'
+import {
+  CredentialsBody,
+  LogoutBody,
+  RefreshTokenBody,
+  SignupPendingResponse,
+  TokenResponse,
+} from './schemas.js'
 import { sendTokens } from './token-response.js'
 
 export interface AuthRoutesOptions {
@@ -75,8 +81,18 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
   const signupDoc: RouteDoc = {
     tag: 'auth',
     summary: 'Create an account and sign in',
+    description:
+      'With BATON_REQUIRE_VERIFIED_EMAIL=true the account is created and a verification link ' +
+      'mailed, and the answer is 202 without tokens: sign in once the link is followed.',
     headers: deliveryHeader,
-    responses: { 201: tokens('Signed up and signed in') },
+    responses: {
+      201: tokens('Signed up and signed in'),
+      202: {
+        description: 'Signed up; a verification link is mailed (BATON_REQUIRE_VERIFIED_EMAIL)',
+        schema: SignupPendingResponse,
+        headers: { 'Cache-Control': { description: '`no-store`' } },
+      },
+    },
     errors: [
       'invalid_request',
       'invalid_scope',
@@ -91,13 +107,21 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
   app.post('/auth/signup', signup, async (request, reply) => {
     const mode = deliveryModeOf(request)
     if (mode === 'cookie') cookie.assertNotForeign(request)
-    const tokens = await baton.accounts.signup(
+    const signedUp = await baton.accounts.signup(
       request.body.email,
       request.body.password,
       clientContextOf(request),
       request.body.scope,
     )
-    return sendTokens(reply, 201, tokens, mode, cookie)
+    if ('awaitingVerification' in signedUp) {
+      const { id, email, roles } = signedUp.user
+      const body: SignupPendingResponse = {
+        user: { id, email, roles },
+        emailVerificationRequired: true,
+      }
+      return reply.code(202).header('cache-control', 'no-store').send(body)
+    }
+    return sendTokens(reply, 201, signedUp, mode, cookie)
   })
 
   const loginDoc: RouteDoc = {
@@ -105,7 +129,9 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     summary: 'Sign in with an email and a password',
     description:
       'An unknown email and a wrong password get the same answer, with the same timing. Failed ' +
-      'attempts are counted per email (BATON_LOGIN_MAX_FAILURES), then 429.',
+      'attempts are counted per email (BATON_LOGIN_MAX_FAILURES), then 429. The right password ' +
+      'of an account whose address is not verified yet gets 403 `email_not_verified` while ' +
+      'BATON_REQUIRE_VERIFIED_EMAIL=true.',
     headers: deliveryHeader,
     responses: { 200: tokens('Signed in') },
     errors: [
@@ -113,6 +139,8 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
       'invalid_scope',
       'invalid_credentials',
       'csrf_origin_mismatch',
+      'account_disabled',
+      'email_not_verified',
       'payload_too_large',
       'rate_limited',
       'store_unavailable',
@@ -209,10 +237,13 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
     const fromCookie = fromBody === undefined ? cookie.read(request) : undefined
     if (fromCookie !== undefined) cookie.assertSameOrigin(request)
     // Never reveals whether a token was valid: only a store outage changes the answer.
-    await baton.sessions.logout({
-      refreshToken: fromBody ?? fromCookie ?? null,
-      accessToken: bearerTokenOf(request, accessTokenHeader),
-    })
+    await baton.sessions.logout(
+      {
+        refreshToken: fromBody ?? fromCookie ?? null,
+        accessToken: bearerTokenOf(request, accessTokenHeader),
+      },
+      clientContextOf(request),
+    )
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()
   })
@@ -227,7 +258,7 @@ export const authTokenRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = asy
   const logoutAll = { config: { bearer: true, openapi: logoutAllDoc } }
   app.post('/auth/logout-all', logoutAll, async (request, reply) => {
     const claims = await requireBearer(baton, request, accessTokenHeader)
-    await baton.sessions.logoutEverywhere(claims.sub)
+    await baton.sessions.logoutEverywhere(claims.sub, clientContextOf(request), claims.sid)
     cookie.clear(reply)
     return reply.code(204).header('cache-control', 'no-store').send()
   })

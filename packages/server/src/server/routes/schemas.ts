@@ -58,6 +58,45 @@ export type RefreshTokenBody = Static<typeof RefreshTokenBody>
 export const LogoutBody = optionalBody({ refreshToken: refreshTokenField })
 export type LogoutBody = Static<typeof LogoutBody>
 
+const newPassword = (description: string) =>
+  Type.String({
+    maxLength: 4096,
+    description: `${description}: 8 to 128 characters, not one of the 100,000 most common passwords.`,
+  })
+
+// The token of a mailed link: `<user id>.<secret>`. Anything longer is no token Baton made.
+const linkToken = Type.String({
+  maxLength: 256,
+  description: 'The `token` parameter of the mailed link.',
+})
+
+export const PasswordChangeBody = Type.Object(
+  {
+    currentPassword: Type.String({ maxLength: 4096 }),
+    newPassword: newPassword('The new password'),
+  },
+  { description: 'The current password and the new one.' },
+)
+export type PasswordChangeBody = Static<typeof PasswordChangeBody>
+
+export const EmailBody = Type.Object(
+  { email: Type.String({ maxLength: 1024, description: 'The account email.' }) },
+  { description: 'An email address.' },
+)
+export type EmailBody = Static<typeof EmailBody>
+
+export const PasswordResetBody = Type.Object(
+  { token: linkToken, password: newPassword('The new password') },
+  { description: 'The token of a password-reset link and the new password.' },
+)
+export type PasswordResetBody = Static<typeof PasswordResetBody>
+
+export const LinkTokenBody = Type.Object(
+  { token: linkToken },
+  { description: 'The token of an email-verification link.' },
+)
+export type LinkTokenBody = Static<typeof LinkTokenBody>
+
 export const SessionIdParams = Type.Object({
   id: Type.String({ maxLength: 128, description: 'A session id (`sid`) of the signed-in user.' }),
 })
@@ -83,6 +122,30 @@ export const TokenResponse = Type.Object(
   { additionalProperties: false },
 )
 export type TokenResponse = Static<typeof TokenResponse>
+
+export const SignupPendingResponse = Type.Object(
+  {
+    user: User,
+    emailVerificationRequired: Type.Literal(true, {
+      description:
+        'BATON_REQUIRE_VERIFIED_EMAIL: a verification link is mailed; sign in once it is followed.',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type SignupPendingResponse = Static<typeof SignupPendingResponse>
+
+/** 202 of the routes that may mail a link: the same whether or not a mail goes out. */
+export const MailRequestedResponse = Type.Object(
+  {
+    status: Type.Literal('accepted', {
+      description:
+        'Said whether or not the address has an account: a link is mailed only if it does.',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type MailRequestedResponse = Static<typeof MailRequestedResponse>
 
 // Enforced on the route: kept to the plain types of its compiled serializer (no `format`, which
 // would add a per-request check on a hot path).
@@ -267,8 +330,14 @@ export const OAuthErrorBody = Type.Object(
 export const namedSchemas: Record<string, TSchema> = {
   CredentialsBody,
   RefreshTokenBody,
+  PasswordChangeBody,
+  EmailBody,
+  PasswordResetBody,
+  LinkTokenBody,
   User,
   TokenResponse,
+  SignupPendingResponse,
+  MailRequestedResponse,
   MeResponse,
   SessionsResponse,
   Jwks,

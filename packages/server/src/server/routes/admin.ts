@@ -1,0 +1,368 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Baton } from '../../core/baton.js'
+import { BatonError } from '../../core/errors.js'
+import type { EventQuery, SessionRecord, StoredSecurityEvent } from '../../core/ports.js'
+import type { AdminUserView } from '../../core/users/admin-service.js'
+import { requireBearer } from '../bearer.js'
+import type { RouteDoc } from '../openapi.js'
+
+export interface AdminRoutesOptions {
+  baton: Baton
+  /** `BATON_ACCESS_TOKEN_HEADER`, lower case. */
+  accessTokenHeader: string
+}
+
+const iso = (epochMs: number | null): string | null =>
+  epochMs === null ? null : new Date(epochMs).toISOString()
+
+const userJson = (user: AdminUserView) => ({
+  id: user.id,
+  email: user.email,
+  roles: user.roles,
+  createdAt: iso(user.createdAt),
+  disabledAt: iso(user.disabledAt),
+  emailVerifiedAt: iso(user.emailVerifiedAt),
+})
+
+const sessionJson = (session: SessionRecord) => ({
+  id: session.id,
+  createdAt: iso(session.createdAt),
+  lastUsedAt: iso(session.lastUsedAt),
+  expiresAt: iso(session.expiresAt),
+  ip: session.ip,
+  userAgent: session.userAgent,
+  clientId: session.clientId,
+  scope: session.scope,
+})
+
+const eventJson = (event: StoredSecurityEvent) => ({
+  id: event.id,
+  type: event.type,
+  at: iso(event.at),
+  userId: event.userId,
+  sessionId: event.sessionId,
+  ip: event.ip,
+  userAgent: event.userAgent,
+  actor: event.actor,
+  detail: event.detail,
+})
+
+const UserIdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 256, description: 'A user id, or an email.' }),
+})
+const SessionParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 256 }),
+  sessionId: Type.String({ minLength: 1, maxLength: 256 }),
+})
+const Limit = Type.Optional(
+  Type.String({ pattern: '^[0-9]{1,3}$', description: '1 to 200; 50 by default.' }),
+)
+const Cursor = Type.Optional(
+  Type.String({ maxLength: 512, description: 'The `next` of the previous page.' }),
+)
+const Roles = Type.Array(Type.String({ maxLength: 64 }), {
+  maxItems: 32,
+  description: 'Role names: lower-case letters, digits and _ . : -, starting with a letter.',
+})
+
+/**
+ * `/admin/*`: what `baton users`, `baton sessions` and `baton events` do, over HTTP, for an
+ * access token with the `admin` role (a session of `/auth`) or the `admin` scope (an OAuth
+ * client's, which `BATON_SCOPES` should reserve for the admin role). Every change is audited
+ * with the administrator's user id as its actor.
+ */
+export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (
+  app,
+  { baton, accessTokenHeader },
+) => {
+  const errors = [
+    'invalid_token',
+    'access_token_expired',
+    'session_revoked',
+    'insufficient_scope',
+    'store_unavailable',
+  ] as const
+  const documented = (
+    openapi: Omit<RouteDoc, 'tag' | 'security'>,
+  ): { config: { openapi: RouteDoc } } => ({
+    config: { openapi: { ...openapi, tag: 'admin', security: [['bearer']] } },
+  })
+
+  /** The administrator's user id, or 403 `insufficient_scope`. */
+  async function administrator(request: FastifyRequest): Promise<string> {
+    const claims = await requireBearer(baton, request, accessTokenHeader)
+    const scopes = claims.scope.split(' ')
+    const allowed =
+      claims.client_id === undefined ? claims.roles.includes('admin') : scopes.includes('admin')
+    if (!allowed) {
+      throw new BatonError(
+        'insufficient_scope',
+        claims.client_id === undefined
+          ? 'The admin API needs an access token of a user with the admin role.'
+          : 'The admin API needs an access token with the admin scope.',
+      )
+    }
+    return claims.sub
+  }
+
+  const limitOf = (text: string | undefined): number => (text === undefined ? 50 : Number(text))
+
+  app.get(
+    '/admin/users',
+    {
+      ...documented({
+        summary: 'Users, oldest first, a page at a time',
+        responses: {
+          200: { description: '`{users, next}`: pass `next` as `cursor` for the following page' },
+        },
+        errors: [...errors, 'invalid_request'],
+      }),
+      schema: {
+        querystring: Type.Object({
+          limit: Limit,
+          cursor: Cursor,
+          email: Type.Optional(
+            Type.String({ maxLength: 254, description: 'Addresses containing this.' }),
+          ),
+        }),
+      },
+    },
+    async (request, reply) => {
+      await administrator(request)
+      const page = await baton.admin.listUsers({
+        limit: limitOf(request.query.limit),
+        cursor: request.query.cursor,
+        email: request.query.email,
+      })
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ users: page.items.map(userJson), next: page.next })
+    },
+  )
+
+  app.post(
+    '/admin/users',
+    {
+      ...documented({
+        summary: 'Create a user',
+        description: 'The password policy of sign-up applies. Audited as `user_created`.',
+        responses: { 201: { description: 'The new user' } },
+        errors: [...errors, 'invalid_request', 'weak_password', 'email_taken'],
+      }),
+      schema: {
+        body: Type.Object(
+          {
+            email: Type.String({ maxLength: 1024 }),
+            password: Type.String({ maxLength: 4096 }),
+            roles: Type.Optional(Roles),
+            emailVerified: Type.Optional(
+              Type.Boolean({ description: 'The address is known to be the user’s.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      const user = await baton.admin.createUser(
+        {
+          email: request.body.email,
+          password: request.body.password,
+          roles: request.body.roles ?? ['user'],
+          emailVerified: request.body.emailVerified === true,
+        },
+        actor,
+      )
+      return reply.code(201).header('cache-control', 'no-store').send(userJson(user))
+    },
+  )
+
+  app.get(
+    '/admin/users/:id',
+    {
+      ...documented({
+        summary: 'One user',
+        responses: { 200: { description: 'The user' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: UserIdParams },
+    },
+    async (request, reply) => {
+      await administrator(request)
+      const user = await baton.admin.getUser(request.params.id)
+      return reply.header('cache-control', 'no-store').send(userJson(user))
+    },
+  )
+
+  app.put(
+    '/admin/users/:id/roles',
+    {
+      ...documented({
+        summary: "Replace a user's roles",
+        description:
+          'Access tokens carry the new roles from the next refresh of each session. Audited as `roles_changed`.',
+        responses: { 200: { description: 'The user, with the new roles' } },
+        errors: [...errors, 'invalid_request', 'not_found'],
+      }),
+      schema: {
+        params: UserIdParams,
+        body: Type.Object({ roles: Roles }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      const user = await baton.admin.setRoles(request.params.id, request.body.roles, actor)
+      return reply.header('cache-control', 'no-store').send(userJson(user))
+    },
+  )
+
+  app.post(
+    '/admin/users/:id/disable',
+    {
+      ...documented({
+        summary: 'Disable a user and sign out every session of theirs',
+        description:
+          'Sign-in then answers `account_disabled`; every session is revoked, deny-listed and announced on the revocation channel at once.',
+        responses: { 200: { description: '`{user, sessionsRevoked}`' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: UserIdParams },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      const result = await baton.admin.disable(request.params.id, actor)
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ user: userJson(result.user), sessionsRevoked: result.sessionsRevoked })
+    },
+  )
+
+  app.post(
+    '/admin/users/:id/enable',
+    {
+      ...documented({
+        summary: 'Let a disabled user sign in again',
+        responses: { 200: { description: 'The user' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: UserIdParams },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      const user = await baton.admin.enable(request.params.id, actor)
+      return reply.header('cache-control', 'no-store').send(userJson(user))
+    },
+  )
+
+  app.delete(
+    '/admin/users/:id',
+    {
+      ...documented({
+        summary: 'Delete a user after signing out their sessions',
+        description: 'Their audit events stay. Audited as `user_deleted`.',
+        responses: { 204: { description: 'Deleted' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: UserIdParams },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      await baton.admin.deleteUser(request.params.id, actor)
+      return reply.code(204).header('cache-control', 'no-store').send()
+    },
+  )
+
+  app.get(
+    '/admin/users/:id/sessions',
+    {
+      ...documented({
+        summary: "A user's live sessions",
+        responses: { 200: { description: '`{sessions}`, most recently used first' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: UserIdParams },
+    },
+    async (request, reply) => {
+      await administrator(request)
+      const sessions = await baton.admin.listSessions(request.params.id)
+      return reply.header('cache-control', 'no-store').send({ sessions: sessions.map(sessionJson) })
+    },
+  )
+
+  app.delete(
+    '/admin/users/:id/sessions',
+    {
+      ...documented({
+        summary: 'Sign out every session of a user',
+        responses: { 200: { description: '`{revoked}`: how many' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: UserIdParams },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      const revoked = await baton.admin.revokeAllSessions(request.params.id, actor)
+      return reply.header('cache-control', 'no-store').send({ revoked })
+    },
+  )
+
+  app.delete(
+    '/admin/users/:id/sessions/:sessionId',
+    {
+      ...documented({
+        summary: 'Sign out one session of a user',
+        responses: { 204: { description: 'Revoked' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: SessionParams },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      const user = await baton.admin.getUser(request.params.id)
+      await baton.admin.revokeSession(user.id, request.params.sessionId, actor)
+      return reply.code(204).header('cache-control', 'no-store').send()
+    },
+  )
+
+  app.get(
+    '/admin/events',
+    {
+      ...documented({
+        summary: 'The audit log, newest first',
+        responses: { 200: { description: '`{events, next}`' } },
+        errors: [...errors, 'invalid_request', 'not_found'],
+      }),
+      schema: {
+        querystring: Type.Object({
+          user: Type.Optional(Type.String({ maxLength: 256, description: 'A user id or email.' })),
+          type: Type.Optional(Type.String({ maxLength: 64 })),
+          since: Type.Optional(Type.String({ maxLength: 64, description: 'An ISO time.' })),
+          limit: Limit,
+          cursor: Cursor,
+        }),
+      },
+    },
+    async (request, reply) => {
+      await administrator(request)
+      const { user, type, since, cursor } = request.query
+      const query: EventQuery = { limit: limitOf(request.query.limit) }
+      if (user !== undefined) {
+        query.userId = user.includes('@') ? (await baton.admin.getUser(user)).id : user
+      }
+      if (type !== undefined) query.type = type
+      if (cursor !== undefined) query.cursor = cursor
+      if (since !== undefined) {
+        const at = Date.parse(since)
+        if (Number.isNaN(at)) throw new BatonError('invalid_request', 'since must be an ISO time.')
+        query.since = at
+      }
+      const page = await baton.admin.events(query)
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ events: page.items.map(eventJson), next: page.next })
+    },
+  )
+}

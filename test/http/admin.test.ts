@@ -1,0 +1,301 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  createTestServer,
+  signup,
+  strongPassword,
+  uniqueEmail,
+  type TestServer,
+  type TokenBody,
+} from '../helpers/server.js'
+
+// The admin API over HTTP on a real server (and on each store profile of the HTTP suite):
+// who may call it, every operation, its audit trail, and what disabling and role changes do
+// to sessions and tokens.
+
+let server: TestServer
+let admin: TokenBody & { refreshToken: string }
+let adminId: string
+
+beforeEach(async () => {
+  server = await createTestServer()
+  const email = uniqueEmail()
+  const created = await server.baton.admin.createUser(
+    { email, password: strongPassword, roles: ['admin', 'user'] },
+    'cli',
+  )
+  adminId = created.id
+  admin = await login(email)
+})
+afterEach(async () => server?.close())
+
+async function login(email: string, password = strongPassword) {
+  const response = await server.app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password },
+  })
+  if (response.statusCode !== 200) throw new Error(`login: ${response.statusCode} ${response.body}`)
+  return response.json<TokenBody & { refreshToken: string }>()
+}
+
+function call(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  payload?: object,
+  token = admin.accessToken,
+) {
+  return server.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payload === undefined ? {} : { payload }),
+  })
+}
+
+describe('who may call /admin', () => {
+  it('refuses no token with 401, and a token without the admin role with 403 insufficient_scope', async () => {
+    const anonymous = await server.app.inject({ method: 'GET', url: '/admin/users' })
+    expect(anonymous.statusCode).toBe(401)
+    const user = await signup(server)
+    for (const [method, url] of [
+      ['GET', '/admin/users'],
+      ['POST', `/admin/users/${user.user.id}/disable`],
+      ['GET', '/admin/events'],
+    ] as const) {
+      const refused = await call(method, url, undefined, user.accessToken)
+      expect(refused.statusCode).toBe(403)
+      expect(refused.json()).toMatchObject({ error: 'insufficient_scope' })
+    }
+    // Nothing happened to the user the request named.
+    expect((await server.baton.admin.getUser(user.user.id)).disabledAt).toBeNull()
+  })
+})
+
+describe('users', () => {
+  it('lists users a page at a time with no gaps or repeats, and filters by email', async () => {
+    const marker = `page${Date.now()}`
+    for (let i = 0; i < 5; i++) {
+      await signup(server, `${marker}-${i}@example.com`)
+      server.clock.advance(1)
+    }
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`
+      const page = await call('GET', `/admin/users?limit=2&email=${marker}${query}`)
+      expect(page.statusCode).toBe(200)
+      expect(page.headers['cache-control']).toBe('no-store')
+      const body = page.json<{ users: { email: string }[]; next: string | null }>()
+      expect(body.users.length).toBeLessThanOrEqual(2)
+      seen.push(...body.users.map((user) => user.email))
+      cursor = body.next
+    } while (cursor !== null)
+    expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => `${marker}-${i}@example.com`))
+    const all = (await call('GET', '/admin/users?limit=200')).json<{ users: object[] }>()
+    expect(all.users.length).toBeGreaterThanOrEqual(6)
+    expect(JSON.stringify(all)).not.toMatch(/password|hash/i)
+  })
+
+  it('creates users under the password policy, with roles, and audits it', async () => {
+    const email = uniqueEmail()
+    const created = await call('POST', '/admin/users', {
+      email,
+      password: strongPassword,
+      roles: ['editor'],
+    })
+    expect(created.statusCode).toBe(201)
+    expect(created.json()).toMatchObject({ email, roles: ['editor'], disabledAt: null })
+    expect(
+      (await call('POST', '/admin/users', { email, password: strongPassword })).json(),
+    ).toMatchObject({
+      error: 'email_taken',
+    })
+    const weak = await call('POST', '/admin/users', { email: uniqueEmail(), password: 'password1' })
+    expect([weak.statusCode, weak.json<{ error: string }>().error]).toEqual([400, 'weak_password'])
+    const badRole = await call('POST', '/admin/users', {
+      email: uniqueEmail(),
+      password: strongPassword,
+      roles: ['Not A Role'],
+    })
+    expect(badRole.statusCode).toBe(400)
+    expect(badRole.json<{ message: string }>().message).toMatch(/"Not A Role" is not a role name/)
+    await login(email) // the new user signs in
+    const events = (
+      await call('GET', `/admin/events?user=${encodeURIComponent(email)}&type=user_created`)
+    ).json<{
+      events: { actor: string; detail: string }[]
+    }>()
+    expect(events.events).toEqual([
+      expect.objectContaining({ actor: adminId, detail: 'roles editor' }),
+    ])
+  })
+
+  it('changes roles, which tokens carry from the next refresh', async () => {
+    const user = await signup(server)
+    const changed = await call('PUT', `/admin/users/${user.user.id}/roles`, {
+      roles: ['admin', 'user'],
+    })
+    expect(changed.json()).toMatchObject({ roles: ['admin', 'user'] })
+    // The access token in hand keeps its roles until it expires...
+    expect((await call('GET', '/admin/users', undefined, user.accessToken)).statusCode).toBe(403)
+    // ...the next refresh carries the new ones.
+    const refreshed = await server.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refreshToken: user.refreshToken },
+    })
+    const { accessToken } = refreshed.json<TokenBody>()
+    expect((await call('GET', '/admin/users', undefined, accessToken)).statusCode).toBe(200)
+    const events = (
+      await call('GET', `/admin/events?user=${user.user.id}&type=roles_changed`)
+    ).json<{
+      events: { actor: string; detail: string }[]
+    }>()
+    expect(events.events[0]).toMatchObject({ actor: adminId, detail: 'user -> admin,user' })
+  })
+
+  it('disables a user: every session ends at once, sign-in says account_disabled, enabling lets them back', async () => {
+    const email = uniqueEmail()
+    const first = await signup(server, email)
+    const second = await login(email)
+    const disabled = await call('POST', `/admin/users/${encodeURIComponent(email)}/disable`)
+    expect(disabled.json()).toMatchObject({ sessionsRevoked: 2, user: { email } })
+    for (const token of [first.accessToken, second.accessToken]) {
+      const me = await call('GET', '/auth/me', undefined, token)
+      expect(me.json()).toMatchObject({ error: 'session_revoked' })
+    }
+    const refresh = await server.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refreshToken: second.refreshToken },
+    })
+    expect(refresh.statusCode).toBe(401)
+    const refused = await server.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password: strongPassword },
+    })
+    expect([refused.statusCode, refused.json<{ error: string }>().error]).toEqual([
+      403,
+      'account_disabled',
+    ])
+    // A wrong password hears what any wrong password hears.
+    const guess = await server.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password: 'not the password' },
+    })
+    expect(guess.json()).toMatchObject({ error: 'invalid_credentials' })
+
+    expect((await call('POST', `/admin/users/${first.user.id}/enable`)).json()).toMatchObject({
+      disabledAt: null,
+    })
+    await login(email)
+    const types = (await call('GET', `/admin/events?user=${first.user.id}`)).json<{
+      events: { type: string }[]
+    }>()
+    expect(types.events.map((event) => event.type)).toEqual(
+      expect.arrayContaining(['user_disabled', 'user_enabled', 'login_failed']),
+    )
+  })
+
+  it('deletes a user after ending their sessions; their events stay; unknown users are 404', async () => {
+    const user = await signup(server)
+    expect((await call('DELETE', `/admin/users/${user.user.id}`)).statusCode).toBe(204)
+    expect((await call('GET', '/auth/me', undefined, user.accessToken)).json()).toMatchObject({
+      error: 'session_revoked',
+    })
+    for (const [method, url] of [
+      ['GET', `/admin/users/${user.user.id}`],
+      ['DELETE', `/admin/users/${user.user.id}`],
+      ['POST', '/admin/users/nobody@example.com/disable'],
+      ['GET', '/admin/users/no-such-id/sessions'],
+    ] as const) {
+      const missing = await call(method, url)
+      expect([missing.statusCode, missing.json<{ error: string }>().error]).toEqual([
+        404,
+        'not_found',
+      ])
+    }
+    const events = (await call('GET', `/admin/events?user=${user.user.id}`)).json<{
+      events: { type: string }[]
+    }>()
+    expect(events.events.map((event) => event.type)).toContain('user_deleted')
+  })
+})
+
+describe('sessions and events', () => {
+  it('lists, revokes one and revokes all sessions of a user, audited with the administrator', async () => {
+    const email = uniqueEmail()
+    const laptop = await signup(server, email)
+    const phone = await login(email)
+    const listed = (await call('GET', `/admin/users/${laptop.user.id}/sessions`)).json<{
+      sessions: { id: string }[]
+    }>()
+    expect(listed.sessions.map((session) => session.id).sort()).toEqual(
+      [laptop.sessionId, phone.sessionId].sort(),
+    )
+    expect(
+      (await call('DELETE', `/admin/users/${laptop.user.id}/sessions/${phone.sessionId}`))
+        .statusCode,
+    ).toBe(204)
+    expect((await call('GET', '/auth/me', undefined, phone.accessToken)).json()).toMatchObject({
+      error: 'session_revoked',
+    })
+    const again = await call('DELETE', `/admin/users/${laptop.user.id}/sessions/${phone.sessionId}`)
+    expect(again.statusCode).toBe(404)
+    expect((await call('DELETE', `/admin/users/${laptop.user.id}/sessions`)).json()).toEqual({
+      revoked: 1,
+    })
+    const events = (await call('GET', `/admin/events?user=${laptop.user.id}`)).json<{
+      events: { type: string; actor: string | null; sessionId: string | null }[]
+    }>()
+    expect(events.events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: 'session_revoked',
+          actor: adminId,
+          sessionId: phone.sessionId,
+        }),
+        expect.objectContaining({ type: 'sessions_revoked', actor: adminId }),
+      ]),
+    )
+  })
+
+  it('pages through events newest first, and filters by type and time', async () => {
+    const user = await signup(server)
+    for (let i = 0; i < 3; i++) {
+      await server.app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email: user.user.email, password: 'wrong password!' },
+      })
+      server.clock.advance(1)
+    }
+    const first = (
+      await call('GET', `/admin/events?user=${user.user.id}&type=login_failed&limit=2`)
+    ).json<{
+      events: { id: string; at: string }[]
+      next: string | null
+    }>()
+    expect(first.events).toHaveLength(2)
+    expect(first.next).not.toBeNull()
+    const second = (
+      await call(
+        'GET',
+        `/admin/events?user=${user.user.id}&type=login_failed&limit=2&cursor=${encodeURIComponent(first.next ?? '')}`,
+      )
+    ).json<{ events: { id: string; at: string }[]; next: string | null }>()
+    expect(second.events).toHaveLength(1)
+    const times = [...first.events, ...second.events].map((event) => event.at)
+    expect(times).toEqual([...times].sort().reverse())
+    // The failures were at t, t+1 s and t+2 s; it is now t+3 s.
+    const since = new Date(server.clock.now() - 1500).toISOString()
+    const recent = (await call('GET', `/admin/events?user=${user.user.id}&since=${since}`)).json<{
+      events: object[]
+    }>()
+    expect(recent.events).toHaveLength(1)
+    const bad = await call('GET', '/admin/events?since=yesterday')
+    expect([bad.statusCode, bad.json<{ error: string }>().error]).toEqual([400, 'invalid_request'])
+  })
+})
