@@ -285,12 +285,27 @@ export const listUserSessions = script(
   'listForUser',
   `
 local now = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local listed = {}
-each_session(KEYS[1], ARGV[1], now, function(session_id, _, record, _, integers)
-  if integers[REVOKED_AT] or integers[EXPIRES_AT] <= now then return end
-  listed[#listed + 1] = session_id
-  listed[#listed + 1] = record
-end)
+-- Records fetched by MGET in batches and returned as they are: the caller decodes them anyway,
+-- so judging each here (revoked, expired) would parse every record twice.
+for first = 1, #ids, 500 do
+  local keys = {}
+  for index = first, math.min(first + 499, #ids) do
+    keys[#keys + 1] = ARGV[1] .. 'session:' .. ids[index]
+  end
+  local records = redis.call('MGET', unpack(keys))
+  for offset = 1, #keys do
+    local session_id, record = ids[first + offset - 1], records[offset]
+    if record then
+      listed[#listed + 1] = session_id
+      listed[#listed + 1] = record
+    else
+      redis.call('ZREM', KEYS[1], session_id)
+    end
+  end
+end
 return listed
 `,
 )

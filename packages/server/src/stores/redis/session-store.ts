@@ -222,7 +222,11 @@ export function createRedisSessionStore(
         const sessions: SessionRecord[] = []
         for (let index = 0; index + 1 < reply.length; index += 2) {
           const sessionId = asBuffer(reply[index]).toString('utf8')
-          sessions.push(decodeSessionRecord({ userId, sessionId }, asBuffer(reply[index + 1])))
+          const session = decodeSessionRecord({ userId, sessionId }, asBuffer(reply[index + 1]))
+          // The script returns every record of the index; live ones only are listed.
+          if (session.revokedAt === null && session.expiresAt > now && session.purgeAt > now) {
+            sessions.push(session)
+          }
         }
         return sessions.sort((a, b) => b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt)
       })
