@@ -299,3 +299,43 @@ describe('sessions and events', () => {
     expect([bad.statusCode, bad.json<{ error: string }>().error]).toEqual([400, 'invalid_request'])
   })
 })
+
+describe('OAuth clients', () => {
+  it('open /admin with the admin scope, which BATON_SCOPES keeps for the admin role', async () => {
+    await server.close()
+    server = await createTestServer({ env: { BATON_SCOPES: 'read admin=admin' } })
+    const adminEmail = uniqueEmail()
+    await server.baton.admin.createUser(
+      { email: adminEmail, password: strongPassword, roles: ['admin'] },
+      'cli',
+    )
+    const userEmail = uniqueEmail()
+    await signup(server, userEmail)
+    const grant = (username: string, scope: string) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          grant_type: 'password',
+          client_id: 'baton',
+          username,
+          password: strongPassword,
+          scope,
+        }).toString(),
+      })
+    const withScope = (await grant(adminEmail, 'admin')).json<{ access_token: string }>()
+    expect((await call('GET', '/admin/users', undefined, withScope.access_token)).statusCode).toBe(
+      200,
+    )
+    // The admin role alone does not open it to a client that did not ask for the scope.
+    const without = (await grant(adminEmail, 'read')).json<{ access_token: string }>()
+    const refused = await call('GET', '/admin/users', undefined, without.access_token)
+    expect([refused.statusCode, refused.json<{ error: string }>().error]).toEqual([
+      403,
+      'insufficient_scope',
+    ])
+    // A user without the role cannot be granted the scope.
+    expect((await grant(userEmail, 'admin')).json()).toMatchObject({ error: 'invalid_scope' })
+  })
+})
