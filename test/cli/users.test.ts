@@ -209,6 +209,28 @@ describe('baton users, sessions, events (SQLite)', () => {
     expect(JSON.parse(lines[1] ?? '{}')).toMatchObject({ type: 'login_failed' })
   })
 
+  it('follows only new events when none matched at the start', async () => {
+    const env = { BATON_DATABASE_URL: databaseUrl() }
+    const email = uniqueEmail()
+    await baton(['users', 'create', '--email', email], env, `${strongPassword}\n`)
+    const child = spawn(
+      process.execPath,
+      [cli, 'events', '--follow', '--json', '--type', 'user_enabled'],
+      { env: { PATH: process.env['PATH'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    cleanups.push(() => void child.kill())
+    const lines: string[] = []
+    child.stdout.on('data', (chunk: Buffer) =>
+      lines.push(...chunk.toString().split('\n').filter(Boolean)),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await baton(['users', 'enable', email], env)
+    await baton(['users', 'enable', email], env)
+    await expect.poll(() => lines.length, { timeout: 5000 }).toBe(2)
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    expect(lines).toHaveLength(2)
+  })
+
   it('audits a key rotation made from the command line', async () => {
     const env = { BATON_DATABASE_URL: databaseUrl() }
     await baton(['users', 'create', '--email', uniqueEmail()], env, `${strongPassword}\n`)

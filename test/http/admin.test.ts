@@ -72,6 +72,20 @@ describe('who may call /admin', () => {
 })
 
 describe('users', () => {
+  it('refuses an address with control characters, which would reach operators’ terminals', async () => {
+    for (const email of ['\u001b[31mred@example.com', 'bell\u0007@example.com']) {
+      const answer = await server.app.inject({
+        method: 'POST',
+        url: '/auth/signup',
+        payload: { email, password: strongPassword },
+      })
+      expect([answer.statusCode, answer.json<{ error: string }>().error]).toEqual([
+        400,
+        'invalid_request',
+      ])
+    }
+  })
+
   it('lists users a page at a time with no gaps or repeats, and filters by email', async () => {
     const marker = `page${Date.now()}`
     for (let i = 0; i < 5; i++) {
@@ -337,5 +351,30 @@ describe('OAuth clients', () => {
     ])
     // A user without the role cannot be granted the scope.
     expect((await grant(userEmail, 'admin')).json()).toMatchObject({ error: 'invalid_scope' })
+  })
+
+  it('refuse a user without the admin role even when the scope is open to everyone', async () => {
+    await server.close()
+    server = await createTestServer({ env: { BATON_SCOPES: 'read admin' } })
+    const email = uniqueEmail()
+    await signup(server, email)
+    const granted = await server.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'baton',
+        username: email,
+        password: strongPassword,
+        scope: 'admin',
+      }).toString(),
+    })
+    const { access_token } = granted.json<{ access_token: string }>()
+    const refused = await call('GET', '/admin/users', undefined, access_token)
+    expect([refused.statusCode, refused.json<{ error: string }>().error]).toEqual([
+      403,
+      'insufficient_scope',
+    ])
   })
 })

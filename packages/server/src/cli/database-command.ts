@@ -57,8 +57,20 @@ export async function withDatabase(
   }
 }
 
+/**
+ * Prints a line (or lines) with control characters other than newline shown as `\u001b`: stored text (a user agent, an
+ * address from before addresses were checked) must not drive the operator's terminal.
+ */
 export function print(line: string): void {
-  process.stdout.write(`${line}\n`)
+  process.stdout.write(`${safeForTerminal(line)}\n`)
+}
+
+export function safeForTerminal(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
 }
 
 /** Columns padded to their widest cell, two spaces apart. */

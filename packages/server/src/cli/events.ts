@@ -45,13 +45,11 @@ export function eventsCommand(): Command {
       }
       const shown = [...page.items].reverse()
       printFollowed(shown, options.json === true)
-      let last = shown.at(-1)?.id ?? (await latestId(baton, query))
+      // With nothing matching yet, start after every event there is (or from the first).
+      let last = shown.at(-1)?.id ?? (await latestId(baton, { limit: 1 })) ?? '0'
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 1000))
-        const next = await baton.admin.events({
-          ...query,
-          ...(last === undefined ? {} : { afterId: last }),
-        })
+        const next = await baton.admin.events({ ...query, afterId: last })
         printFollowed(next.items, options.json === true)
         last = next.items.at(-1)?.id ?? last
       }

@@ -34,8 +34,17 @@ function hiddenPrompt(question: string): Promise<string> {
     },
   })
   const lines = createInterface({ input: process.stdin, output, terminal: true })
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    let answered = false
+    // Ctrl-C and Ctrl-D give up, with the usual message and exit status 1.
+    lines.on('SIGINT', () => lines.close())
+    lines.on('close', () => {
+      if (answered) return
+      process.stderr.write('\n')
+      reject(new CommandError('no password given; nothing was changed'))
+    })
     lines.question(question, (answer) => {
+      answered = true
       lines.close()
       process.stderr.write('\n')
       resolve(answer)

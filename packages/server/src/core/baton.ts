@@ -36,6 +36,11 @@ export interface CreateBatonOptions {
   /** The messages mailed; the built-in ones by default (`loadMailTemplates` reads others). */
   mailTemplates?: MailTemplates
   observer?: BatonObserver
+  /**
+   * Delete audit events past BATON_AUDIT_RETENTION hourly. @default true. The `baton` command
+   * turns it off: its environment may not hold the server's retention.
+   */
+  purgeAudit?: boolean
 }
 
 /** The engine, wired: everything the server (or an embedding app) calls. */
@@ -193,10 +198,15 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     const before = clock.now() - config.auditRetention * 1000
     while ((await options.database.purgeEvents(before, 10_000)) === 10_000);
   }
-  const purgeTimer = setInterval(() => void purgeAudit().catch(() => undefined), 3_600_000)
-  purgeTimer.unref()
-  const firstPurge = setTimeout(() => void purgeAudit().catch(() => undefined), 60_000)
-  firstPurge.unref()
+  const purging = options.purgeAudit ?? true
+  const purgeTimer = purging
+    ? setInterval(() => void purgeAudit().catch(() => undefined), 3_600_000)
+    : undefined
+  purgeTimer?.unref()
+  const firstPurge = purging
+    ? setTimeout(() => void purgeAudit().catch(() => undefined), 60_000)
+    : undefined
+  firstPurge?.unref()
 
   return {
     config,

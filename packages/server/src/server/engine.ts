@@ -30,6 +30,8 @@ export async function openEngine(
     database: stores.database,
     sessions: stores.sessions,
     hasher: createArgon2Hasher(),
+    // The server's retention applies; this environment may not hold it.
+    purgeAudit: false,
     observer: publisher && {
       sessionsRevoked(sessionIds, denyUntil) {
         const sent = publisher

@@ -499,7 +499,7 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_REQUIRE_VERIFIED_EMAIL',
     flag: '--require-verified-email',
     group: 'Email and password reset',
-    doc: 'sign-up mails a verification link and answers 202 without tokens; sign-in (`/auth/login`, the password grant) is refused with 403 `email_not_verified` until the link is followed',
+    doc: 'sign-up mails a verification link and answers 202 without tokens; sign-in (`/auth/login`, the password grant) is refused with 403 `email_not_verified` until the link is followed. Accounts made before it was turned on are unverified too: they ask for a link (`/auth/email/resend`), and operators create users with `--verified` / `emailVerified`',
     default: 'false',
     parse: (text, variable) => boolean(variable, text),
   },

@@ -154,7 +154,9 @@ export class AccountService {
     if (!(await this.#o.users.updateUser(user.id, { passwordHash }))) {
       throw new BatonError('invalid_token', 'The account no longer exists.')
     }
-    // After the new hash is stored: a sign-in from now on needs the new password.
+    // After the new hash is stored: a sign-in from now on needs the new password, and a reset
+    // link mailed before is void.
+    await this.#o.counters.dropOneTimeToken(user.id, 'password_reset')
     const revoked = await this.#o.sessions.revokeOthers(user.id, claims.sid, 'password_changed')
     await this.#event(
       'password_changed',
@@ -190,6 +192,16 @@ export class AccountService {
           ? { clientId: grant.clientId, scope: grant.scopeFor(user) }
           : { clientId: null, scope: this.#o.scopes.grant(grant.scope, user.roles) },
     )
+    // An account disabled while its password was being checked: disabling revoked every session
+    // there was, not this one, created after it.
+    const now = await this.#o.users.findUserById(user.id)
+    if (now === null || now.disabledAt !== null) {
+      await this.#o.sessions.revoke({ userId: user.id, sessionId: tokens.session.id }, 'admin')
+      throw new BatonError(
+        'account_disabled',
+        'This account is disabled; an administrator can enable it again.',
+      )
+    }
     await this.#event('login', user.id, tokens.session.id, context)
     return tokens
   }

@@ -69,8 +69,8 @@ const Roles = Type.Array(Type.String({ maxLength: 64 }), {
 
 /**
  * `/admin/*`: what `baton users`, `baton sessions` and `baton events` do, over HTTP, for an
- * access token with the `admin` role (a session of `/auth`) or the `admin` scope (an OAuth
- * client's, which `BATON_SCOPES` should reserve for the admin role). Every change is audited
+ * access token of a user with the `admin` role; an OAuth client's token also needs the `admin`
+ * scope. Every change is audited
  * with the administrator's user id as its actor.
  */
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (
@@ -93,15 +93,18 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
   /** The administrator's user id, or 403 `insufficient_scope`. */
   async function administrator(request: FastifyRequest): Promise<string> {
     const claims = await requireBearer(baton, request, accessTokenHeader)
-    const scopes = claims.scope.split(' ')
-    const allowed =
-      claims.client_id === undefined ? claims.roles.includes('admin') : scopes.includes('admin')
-    if (!allowed) {
+    // The role always; an OAuth client's token also needs the scope, so that a client the
+    // administrator signed in to for something else cannot act as them here.
+    if (!claims.roles.includes('admin')) {
       throw new BatonError(
         'insufficient_scope',
-        claims.client_id === undefined
-          ? 'The admin API needs an access token of a user with the admin role.'
-          : 'The admin API needs an access token with the admin scope.',
+        'The admin API needs an access token of a user with the admin role.',
+      )
+    }
+    if (claims.client_id !== undefined && !claims.scope.split(' ').includes('admin')) {
+      throw new BatonError(
+        'insufficient_scope',
+        'The admin API needs an OAuth access token with the admin scope.',
       )
     }
     return claims.sub
