@@ -218,7 +218,7 @@ export class RecoveryService {
     }
   }
 
-  /** A new token for the user (replacing their earlier one), mailed after the answer. */
+  /** A new token for the user (replacing their earlier one), stored and mailed after the answer. */
   async #mailLink(user: UserRecord, kind: OneTimeTokenKind): Promise<void> {
     const secret = randomBytes(secretBytes).toString('base64url')
     const now = this.#o.clock.now()
@@ -231,7 +231,6 @@ export class RecoveryService {
       createdAt: now,
       expiresAt: now + minutes * 60_000,
     }
-    await this.#o.store.putOneTimeToken(record)
     const link = new URL(this.#o.links[kind])
     link.searchParams.set('token', `${user.id}.${secret}`)
     const message = renderMail(this.#o.templates[kind], user.email, {
@@ -240,8 +239,10 @@ export class RecoveryService {
       minutes: String(minutes),
     })
     const observer = this.#o.observer
-    // Not awaited: the answer must not wait for (nor its timing tell) whether a mail went out.
+    // Not awaited, the token's write included: the answer must not wait for (nor its timing
+    // tell) whether the address has an account and a mail went out.
     Promise.resolve()
+      .then(() => this.#o.store.putOneTimeToken(record))
       .then(() => this.#o.mailer.send(message))
       .then(
         () => observer.mail?.(kind, 'sent'),
