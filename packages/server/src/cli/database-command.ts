@@ -65,10 +65,13 @@ export function print(line: string): void {
   process.stdout.write(`${safeForTerminal(line)}\n`)
 }
 
+// Every C0 and C1 control character but the newline.
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g
+
 export function safeForTerminal(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(
-    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
+    controlCharacters,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
 }
