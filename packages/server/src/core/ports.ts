@@ -109,6 +109,15 @@ export interface SessionStore {
   close(): Promise<void>
 }
 
+/**
+ * The session store's operations on session records, deny-list and one-time tokens: what each
+ * SQL and memory store implements in its `sessions` module, beside its counters and lifecycle.
+ */
+export type SessionRecordOperations = Omit<
+  SessionStore,
+  'hit' | 'peek' | 'resetCounter' | 'ping' | 'close'
+>
+
 export type OneTimeTokenKind = 'password_reset' | 'email_verification'
 
 /** A single-use token mailed to a user; the store keeps its hash, never the token. */

@@ -14,8 +14,8 @@ import type { BatonConfig } from '../core/config/config.js'
 import type { DatabaseStore, Mailer, PasswordHasher, SessionStore } from '../core/ports.js'
 import type { BatonObserver } from '../core/events.js'
 import { createMailer, loadMailTemplates, type MailLog } from '../mail/mailer.js'
-import { openRevocationPublisher } from '../revocation/publisher.js'
 import { accountPagesRoutes } from './account-pages.js'
+import { openRevocationAnnouncer } from './engine.js'
 import { frameworkErrorHandler, installErrorHandler, maxParamLength } from './error-handler.js'
 import { createServerMetrics, type ServerMetrics } from './metrics.js'
 import { buildOpenApiDocument, collectRoutes, serverVersion } from './openapi.js'
@@ -90,11 +90,10 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   // Before anything is opened: a bad template directory stops the start with a ConfigError.
   const mailTemplates = loadMailTemplates(config.mailTemplates)
   const metrics = createServerMetrics()
-  const publisher =
-    config.revocationChannelUrl === null
-      ? undefined
-      : await openRevocationPublisher(config.revocationChannelUrl)
   let announceFailed = (_error: unknown): void => undefined
+  const announcer = await openRevocationAnnouncer(config.revocationChannelUrl, (error) =>
+    announceFailed(error),
+  )
   // Mail goes out after the answer; the app's logger exists only once the engine does.
   let mailLog: FastifyInstance['log'] | null = null
   const observer: BatonObserver = {
@@ -109,13 +108,7 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
         )
       }
     },
-    ...(publisher && {
-      sessionsRevoked(sessionIds: string[], denyUntil: number) {
-        // The revocation already holds in the store; a lost announcement only means other
-        // services learn it from the snapshot set at the next announcement or reconnection.
-        publisher.publish(sessionIds, denyUntil).catch((error: unknown) => announceFailed(error))
-      },
-    }),
+    ...announcer.observer,
   }
   const toLog: MailLog = { info: (fields, message) => mailLog?.info(fields, message) }
   const mailer = options.mailer ?? createMailer(config, toLog)
@@ -226,7 +219,7 @@ export async function buildServer(options: BuildServerOptions): Promise<BatonSer
   })
   app.addHook('onClose', async () => {
     baton.close()
-    await publisher?.close()
+    await announcer.close()
     await mailer.close?.()
   })
   mailLog = app.log

@@ -746,7 +746,8 @@ function mailFrom(variable: string, text: string): string {
   return text
 }
 
-function linkUrl(variable: string, text: string): string {
+/** `text` as an http or https URL, or a ConfigError saying why not. */
+function httpUrl(variable: string, text: string): URL {
   let url: URL
   try {
     url = new URL(text)
@@ -756,7 +757,11 @@ function linkUrl(variable: string, text: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError(variable, 'must be an http(s) URL')
   }
-  if (url.searchParams.has('token')) {
+  return url
+}
+
+function linkUrl(variable: string, text: string): string {
+  if (httpUrl(variable, text).searchParams.has('token')) {
     throw new ConfigError(variable, 'must not have a token parameter: Baton adds it')
   }
   return text
@@ -802,15 +807,7 @@ function hostForUrl(host: string): string {
 }
 
 function issuerUrl(variable: string, text: string): string {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw new ConfigError(variable, `"${text}" is not a URL`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(variable, 'must be an http(s) URL')
-  }
+  const url = httpUrl(variable, text)
   if (url.search || url.hash) {
     throw new ConfigError(variable, 'must have no query or fragment (RFC 8414)')
   }

@@ -3,24 +3,12 @@ import type {
   OneTimeToken,
   OneTimeTokenKind,
   SessionRecord,
+  SessionRecordOperations,
   SessionRef,
-  SessionStore,
 } from '../../core/ports.js'
 import type { MemoryContext } from './context.js'
 
-export type MemorySessionPort = Pick<
-  SessionStore,
-  | 'create'
-  | 'get'
-  | 'rotate'
-  | 'revoke'
-  | 'revokeAllForUser'
-  | 'listForUser'
-  | 'isDenied'
-  | 'putOneTimeToken'
-  | 'takeOneTimeToken'
-  | 'dropOneTimeToken'
->
+export type MemorySessionPort = SessionRecordOperations
 
 export interface MemorySessions {
   port: MemorySessionPort

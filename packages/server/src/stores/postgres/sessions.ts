@@ -1,4 +1,4 @@
-import type { SessionStore } from '../../core/ports.js'
+import type { SessionRecordOperations } from '../../core/ports.js'
 import {
   type OneTimeTokenRow,
   type SessionRow,
@@ -8,19 +8,7 @@ import {
 import { batchedPerTurn } from '../turn-batch.js'
 import type { PostgresContext } from './context.js'
 
-export type PostgresSessionPort = Pick<
-  SessionStore,
-  | 'create'
-  | 'get'
-  | 'rotate'
-  | 'revoke'
-  | 'revokeAllForUser'
-  | 'listForUser'
-  | 'isDenied'
-  | 'putOneTimeToken'
-  | 'takeOneTimeToken'
-  | 'dropOneTimeToken'
->
+export type PostgresSessionPort = SessionRecordOperations
 
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, ip, user_agent, scope,
   client_id, current_jti, current_issued_at, current_expires_at, previous_jti, rotated_at,

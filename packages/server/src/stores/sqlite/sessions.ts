@@ -1,4 +1,4 @@
-import type { SessionRef, SessionRotation, SessionStore } from '../../core/ports.js'
+import type { SessionRecordOperations, SessionRef, SessionRotation } from '../../core/ports.js'
 import {
   type OneTimeTokenRow,
   type SessionRow,
@@ -9,19 +9,7 @@ import {
 import { batchedPerTurn } from '../turn-batch.js'
 import type { SqliteContext } from './context.js'
 
-export type SqliteSessionPort = Pick<
-  SessionStore,
-  | 'create'
-  | 'get'
-  | 'rotate'
-  | 'revoke'
-  | 'revokeAllForUser'
-  | 'listForUser'
-  | 'isDenied'
-  | 'putOneTimeToken'
-  | 'takeOneTimeToken'
-  | 'dropOneTimeToken'
->
+export type SqliteSessionPort = SessionRecordOperations
 
 /** A rotation as the UPDATE binds it: the session, the token it expects, and its successor. */
 type RotateParameters = SessionRotation & { id: string; userId: string; expectedJti: string }
