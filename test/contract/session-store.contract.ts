@@ -456,6 +456,26 @@ export function describeSessionStoreContract(
       })
     })
 
+    describe('findSessionOwner', () => {
+      it('names the user of a session, revoked or not, until its record is purged', async () => {
+        const now = Date.now()
+        const live = session(now - HOUR)
+        const revoked = session(now - HOUR)
+        const purged = session(now - 2 * HOUR, { purgeAt: now, expiresAt: now + DAY })
+        for (const record of [live, revoked, purged]) await store().create(record)
+        await store().revoke(refOf(revoked), revocation(now - MINUTE))
+
+        expect(await store().findSessionOwner(live.id, now)).toBe(live.userId)
+        expect(await store().findSessionOwner(revoked.id, now)).toBe(revoked.userId)
+        expect(await store().findSessionOwner(purged.id, now)).toBeNull()
+        expect(await store().findSessionOwner(live.id, live.purgeAt)).toBeNull()
+      })
+
+      it('returns null for a session id it never saw', async () => {
+        expect(await store().findSessionOwner(randomId(), Date.now())).toBeNull()
+      })
+    })
+
     describe('one-time tokens', () => {
       const hashOf = (): string => `sha256:${randomId()}${randomId()}`
       const token = (now: number, overrides: Partial<OneTimeToken> = {}): OneTimeToken => ({

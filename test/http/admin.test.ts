@@ -239,6 +239,28 @@ describe('users', () => {
 })
 
 describe('sessions and events', () => {
+  it('revokes a session known by its id alone, and answers 404 for one it cannot find', async () => {
+    const email = uniqueEmail()
+    const laptop = await signup(server, email)
+    const phone = await login(email)
+    const revoked = await call('DELETE', `/admin/sessions/${phone.sessionId}`)
+    expect([revoked.statusCode, revoked.json()]).toEqual([
+      200,
+      { revoked: phone.sessionId, userId: laptop.user.id },
+    ])
+    expect((await call('GET', '/auth/me', undefined, phone.accessToken)).json()).toMatchObject({
+      error: 'session_revoked',
+    })
+    expect((await call('GET', '/auth/me', undefined, laptop.accessToken)).statusCode).toBe(200)
+    for (const unknown of [phone.sessionId, 'no-such-session', 'not%20an%20id']) {
+      const answer = await call('DELETE', `/admin/sessions/${unknown}`)
+      expect([answer.statusCode, answer.json<{ error: string }>().error]).toEqual([
+        404,
+        'not_found',
+      ])
+    }
+  })
+
   it('lists, revokes one and revokes all sessions of a user, audited with the administrator', async () => {
     const email = uniqueEmail()
     const laptop = await signup(server, email)

@@ -48,14 +48,20 @@ export function sessionsCommand(): Command {
     )
 
   sub('revoke', 'Sign one session out.')
-    .argument('<session>', 'the session id (baton sessions list)')
-    .requiredOption('--user <user>', 'its user, by id or email')
-    .action((session: string, options: EngineOptions & { user: string }) =>
+    .argument('<session>', "the session id (baton sessions list, or an access token's sid)")
+    .option('--user <user>', 'its user, by id or email; found from the session when left out')
+    .action((session: string, options: EngineOptions & { user?: string }) =>
       withEngine(options, async (baton) => {
-        const user = await baton.admin.getUser(options.user)
-        await baton.admin.revokeSession(user.id, session, 'cli')
-        if (options.json === true) return printJson({ revoked: session })
-        print(`Revoked session ${session} of ${user.email}.`)
+        let userId: string
+        if (options.user === undefined) {
+          userId = await baton.admin.revokeSessionById(session, 'cli')
+        } else {
+          userId = (await baton.admin.getUser(options.user)).id
+          await baton.admin.revokeSession(userId, session, 'cli')
+        }
+        if (options.json === true) return printJson({ revoked: session, userId })
+        const user = await baton.admin.getUser(userId).catch(() => null)
+        print(`Revoked session ${session} of ${user?.email ?? userId}.`)
       }),
     )
 

@@ -80,6 +80,12 @@ export interface SessionStore {
   revokeAllForUser(userId: string, revocation: SessionRevocation): Promise<string[]>
   /** Live (not revoked, not purged, not past `expiresAt`) sessions of a user. */
   listForUser(userId: string, now: number): Promise<SessionRecord[]>
+  /**
+   * The user a session belongs to, unless its record is gone (purged, or never was): what an
+   * operator holding only a session id (`baton sessions revoke <id>`) needs to name it. Slow
+   * paths only; a request always knows its session's user from its token.
+   */
+  findSessionOwner(sessionId: string, now: number): Promise<string | null>
   /** True while a revoked session's access tokens must be refused. */
   isDenied(ref: SessionRef, now: number): Promise<boolean>
   /**

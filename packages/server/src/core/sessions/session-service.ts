@@ -434,6 +434,11 @@ export class SessionService {
     return revoked
   }
 
+  /** The user of a session known by its id alone, until its record is purged. */
+  async ownerOf(sessionId: string): Promise<string | null> {
+    return this.#o.store.findSessionOwner(sessionId, this.#o.clock.now())
+  }
+
   async list(userId: string): Promise<SessionRecord[]> {
     return this.#o.store.listForUser(userId, this.#o.clock.now())
   }

@@ -41,6 +41,8 @@ export interface AdminServiceOptions {
 
 /** Role names: what `requireRole` and `BATON_SCOPES` name, so no spaces, commas or quotes. */
 const rolePattern = /^[a-z][a-z0-9_.:-]{0,63}$/
+/** Session ids are base64url (core/ids.ts); anything else names no session, in any store. */
+const sessionIdPattern = /^[A-Za-z0-9_-]{1,128}$/
 export const maxRoles = 32
 export const maxPageSize = 200
 
@@ -176,6 +178,19 @@ export class AdminService {
       sessionId,
       actor,
     })
+  }
+
+  /**
+   * Signs out a session named by its id alone (`baton sessions revoke <id>`,
+   * `DELETE /admin/sessions/:id`); returns its user's id.
+   */
+  async revokeSessionById(sessionId: string, actor: Actor): Promise<string> {
+    const userId = sessionIdPattern.test(sessionId)
+      ? await this.#o.sessions.ownerOf(sessionId)
+      : null
+    if (userId === null) throw new BatonError('not_found', 'No such live session.')
+    await this.revokeSession(userId, sessionId, actor)
+    return userId
   }
 
   async revokeAllSessions(idOrEmail: string, actor: Actor): Promise<number> {

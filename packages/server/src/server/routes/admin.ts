@@ -330,6 +330,25 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     },
   )
 
+  app.delete(
+    '/admin/sessions/:sessionId',
+    {
+      ...documented({
+        summary: 'Sign out one session, known by its id alone',
+        responses: { 200: { description: '`{revoked, userId}`' } },
+        errors: [...errors, 'not_found'],
+      }),
+      schema: { params: Type.Object({ sessionId: SessionParams.properties.sessionId }) },
+    },
+    async (request, reply) => {
+      const actor = await administrator(request)
+      const userId = await baton.admin.revokeSessionById(request.params.sessionId, actor)
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ revoked: request.params.sessionId, userId })
+    },
+  )
+
   app.get(
     '/admin/events',
     {

@@ -66,6 +66,13 @@ export function createMemorySessions({ run, sweepIfDue }: MemoryContext): Memory
       })
     },
 
+    findSessionOwner(sessionId, now) {
+      return run('findSessionOwner', () => {
+        const session = sessions.get(sessionId)
+        return session === undefined || now >= session.purgeAt ? null : session.userId
+      })
+    },
+
     get(ref, now) {
       return run('get', () => {
         sweepIfDue(now)

@@ -49,6 +49,10 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
     'select_session',
     `SELECT ${sessionColumns} FROM ${sessions} WHERE id = $1 AND user_id = $2 AND purge_at > $3`,
   )
+  const selectOwner = statement(
+    'select_session_owner',
+    `SELECT user_id FROM ${sessions} WHERE id = $1 AND purge_at > $2`,
+  )
   // The compare-and-swap is this one statement: of concurrent rotations with the same expected
   // jti, the first takes the row lock; the others wait, re-check the WHERE clause against the
   // row it committed, find another current_jti and update nothing.
@@ -207,6 +211,14 @@ export function createPostgresSessions(context: PostgresContext): PostgresSessio
         session.revokedReason,
         session.purgeAt,
       ])
+    },
+
+    async findSessionOwner(sessionId, now) {
+      const [row] = await query<{ user_id: string }>('findSessionOwner', selectOwner, [
+        sessionId,
+        now,
+      ])
+      return row?.user_id ?? null
     },
 
     async get(ref, now) {

@@ -13,6 +13,8 @@
  *                                           kind (JSON: tokenHash, email, createdAt,
  *                                           expiresAt), until expiresAt
  *   <prefix>counter:<key>                   hash r = resetAt, c = count, until resetAt
+ *   <prefix>owner:<sessionId>               string: the session's user id, until the
+ *                                           session's absolute expiresAt (no script reads it)
  *
  * Every time is the caller's clock (`now` in ARGV, epoch ms), never Redis's: the core may run on
  * a clock of its own. Each TTL is therefore relative, "until - now", never an absolute PEXPIREAT.

@@ -95,6 +95,8 @@ export function createRedisSessionStore(
   const indexKey = (userId: string): string => `${userKeys(userId)}sessions`
   const deniedKey = (ref: SessionRef): string => `${userKeys(ref.userId)}denied:${ref.sessionId}`
   const counterKey = (key: string): string => `${keyPrefix}counter:${key}`
+  // Outside the user's slot: whoever looks it up knows only the session id.
+  const ownerKey = (sessionId: string): string => `${keyPrefix}owner:${sessionId}`
   // In the user's slot like the rest of the user's keys, though no script needs them together.
   const oneTimeKey = (userId: string, kind: OneTimeTokenKind): string =>
     `${userKeys(userId)}onetime:${kind}`
@@ -163,6 +165,12 @@ export function createRedisSessionStore(
     create(session) {
       return run('create', async () => {
         const ref = { userId: session.userId, sessionId: session.id }
+        // Before the record, and for the session's whole life (no rotation moves its absolute
+        // end), so that a live session always has one. Another slot than the record's in a
+        // Cluster, so not in the same script: a failure between the two leaves an owner entry
+        // for no session, which reads as a missing session anyway.
+        const lifetime = Math.max(1, session.expiresAt - session.createdAt)
+        await client.set(ownerKey(session.id), session.userId, 'PX', lifetime)
         const created = await evaluate(
           createSession,
           [sessionKey(ref), indexKey(session.userId)],
@@ -229,6 +237,17 @@ export function createRedisSessionStore(
           }
         }
         return sessions.sort((a, b) => b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt)
+      })
+    },
+
+    findSessionOwner(sessionId, now) {
+      return run('findSessionOwner', async () => {
+        const userId = await client.get(ownerKey(sessionId))
+        if (userId === null) return null
+        // The entry lasts the session's whole life; its record may have been purged before.
+        const bytes = await client.getBuffer(sessionKey({ userId, sessionId }))
+        if (bytes === null) return null
+        return now < decodeSessionRecord({ userId, sessionId }, bytes).purgeAt ? userId : null
       })
     },
 

@@ -36,6 +36,9 @@ export function createSqliteSessions({
   const selectSession = db.prepare<{ id: string; userId: string; now: number }, SessionRow>(
     'SELECT * FROM sessions WHERE id = @id AND user_id = @userId AND purge_at > @now',
   )
+  const selectOwner = db.prepare<{ id: string; now: number }, { user_id: string }>(
+    'SELECT user_id FROM sessions WHERE id = @id AND purge_at > @now',
+  )
   const rotateSession = db.prepare<RotateParameters, SessionRow>(`
     UPDATE sessions SET
       previous_jti = current_jti,
@@ -139,6 +142,10 @@ export function createSqliteSessions({
         observe(session.createdAt)
         insertSession.run(toSessionRow(session))
       })
+    },
+
+    findSessionOwner(sessionId, now) {
+      return run('findSessionOwner', () => selectOwner.get({ id: sessionId, now })?.user_id ?? null)
     },
 
     get(ref, now) {
