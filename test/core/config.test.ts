@@ -51,11 +51,25 @@ describe('loadConfig', () => {
     })
   })
 
+  it('wants the mailer chosen when the issuer is https, and takes log when it is chosen', () => {
+    expect(loadConfig({}).mailerUrl).toBe('log')
+    expect(() => loadConfig({ BATON_ISSUER: 'https://auth.example.com' })).toThrow(
+      'BATON_MAILER_URL: must be set when BATON_ISSUER is https://',
+    )
+    expect(() =>
+      loadConfig({ BATON_ISSUER: 'https://auth.example.com', BATON_MAILER_URL: ' ' }),
+    ).toThrow('BATON_MAILER_URL: must be set')
+    expect(
+      loadConfig({ BATON_ISSUER: 'https://auth.example.com', BATON_MAILER_URL: 'log' }).mailerUrl,
+    ).toBe('log')
+  })
+
   it('reads every variable', () => {
     const config = loadConfig({
       BATON_HOST: '0.0.0.0',
       BATON_PORT: '8080',
       BATON_ISSUER: 'https://auth.example.com/',
+      BATON_MAILER_URL: 'smtps://mailer:secret@mail.example.com',
       BATON_DATABASE_URL: 'memory:',
       BATON_SESSION_STORE_URL: 'sqlite:/tmp/sessions.db',
       BATON_ACCESS_TOKEN_TTL: '5m',

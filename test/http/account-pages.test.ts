@@ -95,7 +95,9 @@ describe('account pages', () => {
 
 describe('sign-in from another origin (login CSRF)', () => {
   it('refuses a sign-in into the cookie from an origin that is not allowed, and sets no cookie', async () => {
-    server = await createTestServer({ env: { BATON_ISSUER: 'https://auth.example.com' } })
+    server = await createTestServer({
+      env: { BATON_ISSUER: 'https://auth.example.com', BATON_MAILER_URL: 'log' },
+    })
     const email = uniqueEmail()
     await server.app.inject({
       method: 'POST',

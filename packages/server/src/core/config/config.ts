@@ -507,8 +507,12 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_MAILER_URL',
     flag: '--mailer-url',
     group: 'Email and password reset',
-    doc: 'how mail is sent: `log` writes each link to the server log (`info`) for development and sends nothing; `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or `smtps://…` (TLS from the start, port 465 by default)',
-    default: 'log',
+    doc: 'how mail is sent: `log` writes each link to the server log (`info`) for development and sends nothing (with an `https://` issuer, real users, only when set explicitly); `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or `smtps://…` (TLS from the start, port 465 by default)',
+    default: {
+      describe: '`log` with an `http://` issuer; none with `https://` (start-up stops until set)',
+      // Empty only as a default (a value given empty reads as not given): see mailerUrl().
+      text: (config) => (/^https:/i.test(config.issuer) ? '' : 'log'),
+    },
     parse: (text, variable) => mailerUrl(variable, text),
   },
   mailFrom: {
@@ -723,6 +727,14 @@ function revocationChannelUrl(variable: string, text: string): string | null {
 }
 
 function mailerUrl(variable: string, text: string): string {
+  if (text === '') {
+    // Links written to a log nobody reads would leave real users waiting for mail that never
+    // comes: with an https issuer the choice must be made.
+    throw new ConfigError(
+      variable,
+      'must be set when BATON_ISSUER is https://: smtp://… or smtps://… to mail password-reset and verification links, or log to write them to the server log instead',
+    )
+  }
   if (text === 'log') return text
   let url: URL
   try {
