@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { parseDuration } from '../core/config/duration.js'
-import type { EventQuery, StoredSecurityEvent } from '../core/ports.js'
+import type { EventQuery, Page, StoredSecurityEvent } from '../core/ports.js'
+import { maxPageSize } from '../core/users/admin-service.js'
 import { CommandError, print, printTable } from './database-command.js'
 import { limitOf, storeOptions, when, withEngine, type EngineOptions } from './engine-command.js'
 
@@ -44,18 +45,108 @@ export function eventsCommand(): Command {
         return
       }
       const shown = [...page.items].reverse()
-      printFollowed(shown, options.json === true)
-      // With nothing matching yet, start after every event there is (or from the first).
-      let last = shown.at(-1)?.id ?? (await latestId(baton, { limit: 1 })) ?? '0'
+      const printNew = (events: StoredSecurityEvent[]) =>
+        printFollowed(events, options.json === true)
+      printNew(shown)
+      const follower = new EventFollower({
+        read: (afterId) => baton.admin.events({ ...query, limit: maxPageSize, afterId }),
+        print: printNew,
+        shown,
+        // With nothing matching yet, start after every event there is (or from the first).
+        after: shown.length > 0 ? undefined : ((await latestId(baton, { limit: 1 })) ?? '0'),
+      })
       for (;;) {
-        await new Promise((resolve) => setTimeout(resolve, 1000))
-        const next = await baton.admin.events({ ...query, afterId: last })
-        printFollowed(next.items, options.json === true)
-        last = next.items.at(-1)?.id ?? last
+        await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+        await follower.poll()
       }
     }),
   )
   return command
+}
+
+const POLL_INTERVAL_MS = 1000
+// How late an event may become visible after one recorded later was read, and still be printed.
+// The PostgreSQL store gives up on a write after 1.7 s, so an insert still uncommitted after that
+// is already a fault; 5 s leaves it room. Each poll reads every matching event of the window again.
+const LATE_COMMIT_WINDOW_MS = 5000
+// Only events of the window are remembered; this caps them when events come in thousands a second.
+const MAX_REMEMBERED = 100_000
+
+export interface EventFollowerOptions {
+  /** One page of the followed events, oldest first, strictly after the event id `afterId`. */
+  read: (afterId: string) => Promise<Page<StoredSecurityEvent>>
+  /** Events not printed before, in the order read. */
+  print: (events: StoredSecurityEvent[]) => void
+  /** The events already printed, when following starts. */
+  shown: readonly StoredSecurityEvent[]
+  /** Where to start when `shown` is empty: the newest event id there is. */
+  after?: string
+  now?: () => number
+}
+
+/**
+ * `baton events --follow`: prints each event recorded from now on, once. Polling for the events
+ * after the highest id read would lose some on PostgreSQL: ids are handed out as events are
+ * inserted, but an event becomes visible when its transaction commits, so one can appear after
+ * another with a higher id was already read. Each poll therefore reads again from the highest id
+ * read `LATE_COMMIT_WINDOW_MS` ago and prints only the events it has not printed. Where ids
+ * become visible in order (SQLite, memory) the second read finds nothing new; harmless.
+ */
+export class EventFollower {
+  readonly #options: EventFollowerOptions
+  readonly #now: () => number
+  /** Ids printed above the floor; below it nothing is read again. */
+  readonly #printed = new Set<number>()
+  /** The poll reads events after this id. */
+  #floor: number
+  #highest: number
+  /** The highest id read by each poll of the window, oldest first. */
+  #marks: { at: number; highest: number }[] = []
+
+  constructor(options: EventFollowerOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+    const ids = options.shown.map((event) => Number(event.id))
+    // From the oldest event shown: one of its successors not yet committed is still printed.
+    this.#floor = ids.length > 0 ? Math.min(...ids) : Number(options.after ?? '0')
+    this.#highest = Math.max(this.#floor, ...ids)
+    for (const id of ids) this.#printed.add(id)
+  }
+
+  /** How many printed ids are remembered. */
+  get remembered(): number {
+    return this.#printed.size
+  }
+
+  async poll(): Promise<void> {
+    let afterId = String(this.#floor)
+    for (;;) {
+      const page = await this.#options.read(afterId)
+      const fresh = page.items.filter((event) => !this.#printed.has(Number(event.id)))
+      for (const event of fresh) {
+        const id = Number(event.id)
+        this.#printed.add(id)
+        this.#highest = Math.max(this.#highest, id)
+      }
+      if (fresh.length > 0) this.#options.print(fresh)
+      if (page.next === null || page.items.length === 0) break
+      afterId = page.next
+    }
+    this.#advance()
+  }
+
+  #advance(): void {
+    const now = this.#now()
+    this.#marks.push({ at: now, highest: this.#highest })
+    while (this.#marks.length > 0 && this.#marks[0]!.at <= now - LATE_COMMIT_WINDOW_MS) {
+      this.#floor = Math.max(this.#floor, this.#marks.shift()!.highest)
+    }
+    if (this.#printed.size > MAX_REMEMBERED) {
+      const ids = [...this.#printed].sort((a, b) => a - b)
+      this.#floor = Math.max(this.#floor, ids[ids.length - MAX_REMEMBERED - 1]!)
+    }
+    for (const id of this.#printed) if (id <= this.#floor) this.#printed.delete(id)
+  }
 }
 
 async function latestId(
