@@ -26,6 +26,8 @@ function user(overrides: Partial<UserRecord> = {}): UserRecord {
     createdAt: Date.now(),
     disabledAt: null,
     emailVerifiedAt: null,
+    passwordChangedAt: null,
+    passwordChangedIn: null,
     ...overrides,
   }
 }
@@ -287,6 +289,8 @@ export function describeDatabaseStoreContract(
           { disabledAt: null },
           { roles: [] },
           { emailVerifiedAt: null },
+          { passwordChangedAt: now + 2, passwordChangedIn: randomId() },
+          { passwordChangedAt: now + 3, passwordChangedIn: null },
           {},
         ]
         for (const change of changes) {

@@ -46,6 +46,8 @@ async function engine(env: Record<string, string> = {}) {
     createdAt: clock.now(),
     disabledAt: null,
     emailVerifiedAt: null,
+    passwordChangedAt: null,
+    passwordChangedIn: null,
   }
   await store.createUser(user)
   const signIn = () => baton.accounts.login(user.email, password, context)

@@ -73,6 +73,8 @@ export async function createTestEngine(
         createdAt: clock.now(),
         disabledAt: null,
         emailVerifiedAt: null,
+        passwordChangedAt: null,
+        passwordChangedIn: null,
       }
       if (!(await store.createUser(user))) throw new Error(`could not create ${email}`)
       return user

@@ -61,6 +61,8 @@ export async function createUser(
     createdAt: server.clock.now(),
     disabledAt: null,
     emailVerifiedAt: null,
+    passwordChangedAt: null,
+    passwordChangedIn: null,
   }
   if (!(await server.database.createUser(user))) throw new Error('could not create the user')
   return { ...user, password: strongPassword }

@@ -150,3 +150,57 @@ it('caps live sessions with BATON_MAX_SESSIONS_PER_USER: the oldest end, audited
     expect.objectContaining({ sessionId: first.sessionId, detail: 'over 2 sessions' }),
   ])
 })
+
+it('keeps exactly the newest sessions when sign-ins over the cap run at once', async () => {
+  // Each sign-in lists the user's sessions only once all four have been stored: the race at
+  // its widest, where every one of them sees the other three.
+  let holding = false
+  let stored = 0
+  let allStored: () => void = () => {}
+  const barrier = new Promise<void>((resolve) => (allStored = resolve))
+  server = await createTestServer({
+    env: { BATON_MAX_SESSIONS_PER_USER: '1' },
+    wrapSessions: (store) =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver)
+          if (typeof value !== 'function') return value
+          const method = value as (...args: unknown[]) => Promise<unknown>
+          if (property === 'create') {
+            return async (...args: unknown[]) => {
+              await method.apply(target, args)
+              if (holding && ++stored === 4) allStored()
+            }
+          }
+          if (property === 'listForUser') {
+            return async (...args: unknown[]) => {
+              if (holding) await barrier
+              return method.apply(target, args)
+            }
+          }
+          return method.bind(target)
+        },
+      }),
+  })
+  const email = uniqueEmail()
+  const first = await signup(server, email)
+  server.clock.advance(1)
+  holding = true
+  const logins = await Promise.all(
+    [1, 2, 3, 4].map(async () => (await login(email)).json<TokenBody>()),
+  )
+  const me = async (token: string) =>
+    (
+      await server.app.inject({
+        method: 'GET',
+        url: '/auth/me',
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).statusCode
+  const live = await server.sessions.listForUser(first.user.id, server.clock.now())
+  expect(live).toHaveLength(1)
+  const statuses = await Promise.all(logins.map((tokens) => me(tokens.accessToken)))
+  expect(statuses.filter((status) => status === 200)).toHaveLength(1)
+  expect(logins[statuses.indexOf(200)]?.sessionId).toBe(live[0]?.id)
+  expect(await me(first.accessToken)).toBe(401)
+})

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../packages/server/src/core/errors.js'
-import { createOAuthTestServer, type OAuthTestServer } from '../helpers/oauth.js'
+import { createArgon2Hasher } from '../../packages/server/src/passwords/argon2-hasher.js'
+import { FaultSwitch } from '../helpers/faulty-store.js'
+import { createOAuthTestServer, createUser, type OAuthTestServer } from '../helpers/oauth.js'
 import { freePort } from '../helpers/ports.js'
 import { createTestServer, strongPassword, uniqueEmail, type TokenBody } from '../helpers/server.js'
 import { startSmtpServer, tokenOfMail, type TestSmtpServer } from '../helpers/smtp.js'
@@ -188,6 +190,26 @@ describe('password reset by mail', () => {
     await expect400(stale)
   })
 
+  it('voids a link mailed before the account was disabled, though it is enabled again', async () => {
+    const started = await start()
+    const admin = await createUser(started, ['admin'])
+    const adminToken = ((await (await logIn(admin.email)).json()) as TokenBody).accessToken
+    const email = uniqueEmail()
+    const { user } = await signUp(email)
+    const token = await resetToken(email, 1)
+    for (const action of ['disable', 'enable']) {
+      const answer = await post(`/admin/users/${user.id}/${action}`, {}, bearer(adminToken))
+      expect(answer.status, action).toBe(200)
+    }
+    const reset = await post('/auth/password/reset', { token, password: newPassword })
+    expect([reset.status, await errorOf(reset)]).toEqual([400, 'invalid_link'])
+    // A link asked for after the enable works.
+    const fresh = await resetToken(email, 2)
+    expect(
+      (await post('/auth/password/reset', { token: fresh, password: newPassword })).status,
+    ).toBe(204)
+  })
+
   it('answers an unknown address exactly like a known one, and mails nothing', async () => {
     await start()
     const known = uniqueEmail()
@@ -342,6 +364,101 @@ describe('password change', () => {
     const login = await logIn(email, newPassword)
     expect(login.status).toBe(429)
     expect(login.headers.get('retry-after')).not.toBeNull()
+  })
+})
+
+describe('password change and reset when revoking the other sessions fails', () => {
+  it('answers the change as made; the other sessions end at their next refresh anyway', async () => {
+    const faults = new FaultSwitch()
+    server = await createOAuthTestServer({
+      env: { BATON_MAILER_URL: smtp.url },
+      wrapSessions: (store) => faults.wrap(store),
+    })
+    const email = uniqueEmail()
+    const current = await signUp(email)
+    const other = (await (await logIn(email)).json()) as TokenBody & { refreshToken: string }
+
+    server.clock.advance(1)
+    faults.failNext = 'listForUser'
+    const changed = await post(
+      '/auth/password',
+      { currentPassword: strongPassword, newPassword },
+      bearer(current.accessToken),
+    )
+    expect(changed.status).toBe(204)
+    expect(faults.failNext).toBeNull()
+
+    const refused = await post('/auth/refresh', { refreshToken: other.refreshToken })
+    expect(refused.status).toBe(401)
+    expect(await errorOf(refused)).toBe('session_revoked')
+    // Refusing it revoked it: its access token is deny-listed from then on.
+    expect(await errorOf(await me(other.accessToken))).toBe('session_revoked')
+    expect((await post('/auth/refresh', { refreshToken: current.refreshToken })).status).toBe(200)
+    const [event] = await eventsOf(current.user.id, 'password_changed')
+    expect(event?.detail).toBe('revoking the other sessions failed: they end at their next refresh')
+  })
+
+  it('refuses, after a reset that failed half-way, every session older than it', async () => {
+    const faults = new FaultSwitch()
+    server = await createOAuthTestServer({
+      env: { BATON_MAILER_URL: smtp.url },
+      wrapSessions: (store) => faults.wrap(store),
+    })
+    const email = uniqueEmail()
+    const before = await signUp(email)
+    const token = await resetToken(email, 1)
+
+    server.clock.advance(1)
+    faults.failNext = 'revokeAllForUser'
+    const failed = await post('/auth/password/reset', { token, password: newPassword })
+    expect(failed.status).toBe(503)
+    const refused = await post('/auth/refresh', { refreshToken: before.refreshToken })
+    expect(await errorOf(refused)).toBe('session_revoked')
+    // The link was put back: trying again completes the reset.
+    expect((await post('/auth/password/reset', { token, password: newPassword })).status).toBe(204)
+    expect((await logIn(email, newPassword)).status).toBe(200)
+  })
+
+  it('refuses a sign-in whose password was changed while it was being checked', async () => {
+    const faults = new FaultSwitch()
+    let changing: Promise<unknown> = Promise.resolve()
+    server = await createOAuthTestServer({
+      env: { BATON_MAILER_URL: smtp.url },
+      wrapSessions: (store) => faults.wrap(store),
+      // The sign-in's second look at the user comes after the change has landed.
+      wrapDatabase: (database) =>
+        new Proxy(database, {
+          get(target, property, receiver) {
+            const value: unknown = Reflect.get(target, property, receiver)
+            if (property !== 'findUserById' || typeof value !== 'function') return value
+            return async (id: string) => {
+              await changing
+              return target.findUserById(id)
+            }
+          },
+        }),
+    })
+    const email = uniqueEmail()
+    const owner = await signUp(email)
+    const hasher = createArgon2Hasher()
+    const newHash = await hasher.hash(newPassword)
+    // The old password was checked; the owner's change lands before the session is stored.
+    faults.beforeNext = {
+      method: 'create',
+      action: () => {
+        changing = server!.database.updateUser(owner.user.id, {
+          passwordHash: newHash,
+          passwordChangedAt: Date.now(),
+          passwordChangedIn: owner.sessionId,
+        })
+      },
+    }
+    const late = await logIn(email)
+    expect(late.status).toBe(401)
+    expect(await errorOf(late)).toBe('invalid_credentials')
+    const sessions = await server.sessions.listForUser(owner.user.id, Date.now())
+    expect(sessions.map((session) => session.id)).toEqual([owner.sessionId])
+    expect((await logIn(email, newPassword)).status).toBe(200)
   })
 })
 

@@ -113,6 +113,8 @@ async function roundTrip(stores: OpenStores): Promise<void> {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }),
   ).toBe(true)
   expect((await stores.database.findUserById(userId))?.roles).toEqual(['user'])

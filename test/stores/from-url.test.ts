@@ -47,6 +47,8 @@ async function roundTrip(stores: OpenStores): Promise<string> {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }),
   ).toBe(true)
   expect((await stores.database.findUserById(id))?.roles).toEqual(['user'])
@@ -99,6 +101,8 @@ describe('openStores', () => {
       createdAt: Date.now(),
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     })
     await first.close()
     const second = await open(url, url)

@@ -28,6 +28,8 @@ describe('memory store', () => {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     })
     await store.hit('key', 1000, now)
     expect(await store.findUserById(userId)).not.toBeNull()

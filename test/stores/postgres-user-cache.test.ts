@@ -42,6 +42,8 @@ await describeWith(['postgres'], 'PostgreSQL user cache', () => {
       createdAt: Date.now(),
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
     expect(await store.createUser(user)).toBe(true)
     return user

@@ -61,6 +61,8 @@ function everyCall(store: PostgresStore, kept: SessionRecord): [string, () => Pr
           createdAt: now,
           disabledAt: null,
           emailVerifiedAt: null,
+          passwordChangedAt: null,
+          passwordChangedIn: null,
         }),
     ],
     ['findUserByEmail', () => store.findUserByEmail(`${randomId()}@example.test`)],
@@ -382,6 +384,8 @@ await describeWith(['postgres'], 'PostgreSQL store', () => {
         createdAt: Date.now(),
         disabledAt: null,
         emailVerifiedAt: null,
+        passwordChangedAt: null,
+        passwordChangedIn: null,
       })
       expect((await store.findUserById(id))?.roles).toEqual(roles)
     })

@@ -113,6 +113,8 @@ async function expectOldRowsServed(store: DatabaseStore & SessionStore): Promise
     createdAt,
     disabledAt: null,
     emailVerifiedAt: null,
+    passwordChangedAt: null,
+    passwordChangedIn: null,
   }
   expect(await store.findUserById(userId)).toEqual(user)
   expect(await store.findUserByEmail(email)).toEqual(user)

@@ -79,6 +79,8 @@ describe('sqlite store', () => {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
 
     const first = openStore(path)
@@ -167,6 +169,8 @@ describe('sqlite store', () => {
           createdAt: now,
           disabledAt: null,
           emailVerifiedAt: null,
+          passwordChangedAt: null,
+          passwordChangedIn: null,
         }),
       () => store.listEvents({ limit: 1 }),
     ]) {
@@ -266,6 +270,8 @@ describe('sqlite store', () => {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
     expect(await a.findUserById(user.id)).toBeNull()
     await b.createUser(user)
@@ -287,6 +293,8 @@ describe('sqlite store', () => {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
     await store.createUser(user)
     expect(await store.isDenied(refOf(record), now)).toBe(false)
@@ -320,6 +328,8 @@ describe('sqlite store', () => {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
     await store.createUser(user)
     expect(await store.findUserById(user.id)).toEqual(user) // cached
@@ -349,6 +359,8 @@ describe('sqlite store', () => {
       createdAt: now,
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
     await a.createUser(user)
     expect(await a.findUserById(user.id)).toEqual(user) // cached

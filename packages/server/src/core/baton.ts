@@ -160,6 +160,7 @@ export async function createBaton(options: CreateBatonOptions): Promise<Baton> {
     audit: options.database,
     hasher: options.hasher,
     sessions,
+    oneTimeTokens: options.sessions,
     clock,
   })
   const oauth = new OAuthService({

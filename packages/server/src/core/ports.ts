@@ -154,11 +154,27 @@ export interface UserRecord {
   disabledAt: number | null
   /** When its owner followed a link sent to the address; null until then. */
   emailVerifiedAt: number | null
+  /**
+   * When the password was last changed or reset; null if never since the account was made.
+   * Sessions that began before it end at their next refresh (but the one below), whether or not
+   * revoking them at the time of the change worked.
+   */
+  passwordChangedAt: number | null
+  /** The session that changed the password (`/auth/password`), which stays signed in. */
+  passwordChangedIn: string | null
 }
 
 /** What `updateUser` may change. */
 export type UserChange = Partial<
-  Pick<UserRecord, 'roles' | 'disabledAt' | 'passwordHash' | 'emailVerifiedAt'>
+  Pick<
+    UserRecord,
+    | 'roles'
+    | 'disabledAt'
+    | 'passwordHash'
+    | 'emailVerifiedAt'
+    | 'passwordChangedAt'
+    | 'passwordChangedIn'
+  >
 >
 
 /** A page of users or events; `next` is the cursor of the following page, null after the last. */

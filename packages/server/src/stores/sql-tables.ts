@@ -217,6 +217,20 @@ export const userAccountColumns: readonly Column[] = [
   optionalInteger('email_verified_at'),
 ]
 
+/**
+ * Issue 13, second migration: when the password last changed, and the session that changed it
+ * (kept signed in). Sessions older than the change end at their next refresh.
+ */
+export const passwordChangeColumns: readonly Column[] = [
+  optionalInteger('password_changed_at'),
+  optionalText('password_changed_in'),
+]
+
+/** The password-change migration in one dialect. */
+export function passwordChangeMigration(dialect: Dialect): string {
+  return passwordChangeColumns.map((column) => addColumn(users.name, column, dialect)).join('\n')
+}
+
 /** An administrator's user id, or `cli`, when someone other than the user did it. */
 export const auditActorColumn: Column = optionalText('actor')
 

@@ -324,7 +324,7 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_MAX_SESSIONS_PER_USER',
     flag: '--max-sessions-per-user',
     group: 'Tokens and sessions',
-    doc: 'live sessions a user may hold: a new sign-in beyond it revokes the oldest (audited as `session_limit`); `0` for no limit',
+    doc: 'live sessions a user may hold: a new sign-in beyond it revokes the oldest (audited as `session_limit`); of sign-ins at the same moment, the latest stay; `0` for no limit',
     default: '0',
     parse: (text, variable) => integer(variable, text, 0, 100_000),
   },

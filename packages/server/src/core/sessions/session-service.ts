@@ -126,26 +126,26 @@ export class SessionService {
       purgeAt: this.#purgeAt(refresh.exp, expiresAt),
     }
     await this.#o.store.create(session)
-    await this.#capSessions(user.id, session.id, context, now)
+    await this.#capSessions(user.id, context, now)
     return this.#tokensFor(session, user, now)
   }
 
-  /** BATON_MAX_SESSIONS_PER_USER: the oldest sessions beyond it end, each audited. */
-  async #capSessions(
-    userId: string,
-    newest: string,
-    context: ClientContext,
-    now: number,
-  ): Promise<void> {
+  /**
+   * BATON_MAX_SESSIONS_PER_USER: the newest sessions (by creation, then id) stay, the others end,
+   * each audited. Every sign-in applies the same order to what it lists, so concurrent sign-ins
+   * agree on who stays: with a limit of 1, two at once end with the later one signed in, not
+   * with each revoking the other. One that loses so has been signed out by the other; its
+   * tokens are refused from their first use, as after any sign-out elsewhere.
+   */
+  async #capSessions(userId: string, context: ClientContext, now: number): Promise<void> {
     const max = this.#o.policy.maxSessionsPerUser
     if (max === 0) return
     const live = await this.#o.store.listForUser(userId, now)
     if (live.length <= max) return
-    const oldest = live
-      .filter((session) => session.id !== newest)
-      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
-      .slice(0, live.length - max)
-    for (const session of oldest) {
+    const beyond = live
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .slice(max)
+    for (const session of beyond) {
       if (await this.#revoke({ userId, sessionId: session.id }, 'session_limit', now)) {
         await this.#audit('session_limit', userId, session.id, context, `over ${max} sessions`)
       }
@@ -475,9 +475,11 @@ export class SessionService {
     narrowed: string[] | null,
   ): Promise<IssuedTokens> {
     const user = await this.#o.users.findUserById(session.userId)
-    if (user === null || user.disabledAt !== null) {
-      // Disabling revokes every session at once; this catches a refresh that raced it.
-      await this.#revoke(refOf(session), user === null ? 'user_missing' : 'admin', now)
+    const ended = endedBy(session, user)
+    if (ended !== null || user === null) {
+      // Disabling or a new password revokes the sessions at once; this catches a refresh that
+      // raced it, or a revocation that failed after the change was stored.
+      await this.#revoke(refOf(session), ended ?? 'user_missing', now)
       throw new BatonError('session_revoked', 'This session has ended; sign in again.')
     }
     return this.#tokensFor(session, user, now, narrowed)
@@ -545,6 +547,20 @@ export class SessionService {
   #denyUntil(now: number): number {
     return now + this.#o.accessTokens.ttl * 1000
   }
+}
+
+/** Why a session may no longer be refreshed for its user as stored now; null while it may. */
+function endedBy(session: SessionRecord, user: UserRecord | null): RevocationReason | null {
+  if (user === null) return 'user_missing'
+  if (user.disabledAt !== null) return 'admin'
+  if (
+    user.passwordChangedAt !== null &&
+    session.createdAt < user.passwordChangedAt &&
+    session.id !== user.passwordChangedIn
+  ) {
+    return 'password_changed'
+  }
+  return null
 }
 
 function refOf(session: SessionRecord): SessionRef {

@@ -103,6 +103,8 @@ export class AccountService {
       createdAt: this.#o.clock.now(),
       disabledAt: null,
       emailVerifiedAt: null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
     if (!(await this.#o.users.createUser(user))) {
       throw new BatonError('email_taken', 'An account with this email already exists.')
@@ -151,21 +153,32 @@ export class AccountService {
     }
     await this.#o.counters.resetCounter(counterKey)
     const passwordHash = await this.#o.hasher.hash(newPassword)
-    if (!(await this.#o.users.updateUser(user.id, { passwordHash }))) {
+    const change = {
+      passwordHash,
+      passwordChangedAt: this.#o.clock.now(),
+      passwordChangedIn: claims.sid,
+    }
+    if (!(await this.#o.users.updateUser(user.id, change))) {
       throw new BatonError('invalid_token', 'The account no longer exists.')
     }
-    // After the new hash is stored: a sign-in from now on needs the new password, and a reset
-    // link mailed before is void.
-    await this.#o.counters.dropOneTimeToken(user.id, 'password_reset')
-    const revoked = await this.#o.sessions.revokeOthers(user.id, claims.sid, 'password_changed')
-    await this.#event(
-      'password_changed',
-      user.id,
-      claims.sid,
-      context,
-      `${revoked.length} other session(s) revoked`,
-    )
-    return { sessionsRevoked: revoked.length }
+    // The change is made: from here on a sign-in needs the new password, and every other
+    // session older than the change is refused at its next refresh. What follows ends them
+    // sooner (their access tokens too) and voids a reset link mailed before; should the store
+    // fail now, the change stands and is answered as made.
+    let detail: string
+    let sessionsRevoked = 0
+    try {
+      await this.#o.counters.dropOneTimeToken(user.id, 'password_reset')
+      sessionsRevoked = (
+        await this.#o.sessions.revokeOthers(user.id, claims.sid, 'password_changed')
+      ).length
+      detail = `${sessionsRevoked} other session(s) revoked`
+    } catch {
+      detail = 'revoking the other sessions failed: they end at their next refresh'
+    }
+    // Past the change an audit outage cannot undo it; answering 503 would say it failed.
+    await this.#event('password_changed', user.id, claims.sid, context, detail).catch(() => {})
+    return { sessionsRevoked }
   }
 
   /**
@@ -192,11 +205,17 @@ export class AccountService {
           ? { clientId: grant.clientId, scope: grant.scopeFor(user) }
           : { clientId: null, scope: this.#o.scopes.grant(grant.scope, user.roles) },
     )
-    // An account disabled while its password was being checked: disabling revoked every session
-    // there was, not this one, created after it.
+    // An account disabled, or its password changed, while the password was being checked:
+    // either revoked every session there was, not this one, created after it.
     const now = await this.#o.users.findUserById(user.id)
-    if (now === null || now.disabledAt !== null) {
-      await this.#o.sessions.revoke({ userId: user.id, sessionId: tokens.session.id }, 'admin')
+    if (now === null || now.disabledAt !== null || now.passwordHash !== user.passwordHash) {
+      const ref = { userId: user.id, sessionId: tokens.session.id }
+      if (now !== null && now.disabledAt === null) {
+        await this.#o.sessions.revoke(ref, 'password_changed')
+        await this.#event('login_failed', user.id, null, context, 'password changed meanwhile')
+        throw invalidCredentials()
+      }
+      await this.#o.sessions.revoke(ref, 'admin')
       throw new BatonError(
         'account_disabled',
         'This account is disabled; an administrator can enable it again.',

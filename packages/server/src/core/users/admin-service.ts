@@ -8,6 +8,7 @@ import type {
   Page,
   PasswordHasher,
   SessionRecord,
+  SessionStore,
   StoredSecurityEvent,
   UserRecord,
   UserStore,
@@ -36,6 +37,8 @@ export interface AdminServiceOptions {
   audit: AuditLog
   hasher: PasswordHasher
   sessions: SessionService
+  /** Where mailed links are kept: disabling an account voids its password-reset link. */
+  oneTimeTokens: Pick<SessionStore, 'dropOneTimeToken'>
   clock: Clock
 }
 
@@ -105,6 +108,8 @@ export class AdminService {
       // The operator vouches for the address (BATON_REQUIRE_VERIFIED_EMAIL would otherwise keep
       // an administrator they create from signing in until a mailed link is followed).
       emailVerifiedAt: input.emailVerified === true ? this.#o.clock.now() : null,
+      passwordChangedAt: null,
+      passwordChangedIn: null,
     }
     if (!(await this.#o.users.createUser(user))) {
       throw new BatonError('email_taken', 'An account with this email already exists.')
@@ -136,6 +141,9 @@ export class AdminService {
     if (!(await this.#o.users.updateUser(user.id, { disabledAt }))) throw noSuchUser()
     // After the flag: a refresh racing this call finds the account disabled, or the session gone.
     const revoked = await this.#o.sessions.revokeAllForUser(user.id, 'admin')
+    // A reset link mailed before would otherwise outlive the disable: followed once the account
+    // is enabled again, it would sign in whoever holds it.
+    await this.#o.oneTimeTokens.dropOneTimeToken(user.id, 'password_reset')
     await this.#event('user_disabled', user.id, actor, `${revoked.length} sessions revoked`)
     return { user: { ...viewOf(user), disabledAt }, sessionsRevoked: revoked.length }
   }

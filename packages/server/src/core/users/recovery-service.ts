@@ -120,7 +120,13 @@ export class RecoveryService {
     if (parsed === null) throw invalidLink()
     await this.#redeem(parsed, 'password_reset', async (user) => {
       const passwordHash = await this.#o.hasher.hash(password)
-      const change: UserChange = { passwordHash }
+      // Every session older than the reset is refused at its next refresh, even should the
+      // revocation below fail after this is stored.
+      const change: UserChange = {
+        passwordHash,
+        passwordChangedAt: this.#o.clock.now(),
+        passwordChangedIn: null,
+      }
       // Only the address's owner could follow the link.
       if (user.emailVerifiedAt === null) change.emailVerifiedAt = this.#o.clock.now()
       if (!(await this.#o.users.updateUser(user.id, change))) throw invalidLink()

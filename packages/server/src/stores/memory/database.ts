@@ -91,6 +91,11 @@ export function createMemoryDatabase({ run }: MemoryContext): MemoryDatabase {
         if (change.passwordHash !== undefined) updated.passwordHash = change.passwordHash
         if (change.disabledAt !== undefined) updated.disabledAt = change.disabledAt
         if (change.emailVerifiedAt !== undefined) updated.emailVerifiedAt = change.emailVerifiedAt
+        // The two change together, as in the SQL stores.
+        if (change.passwordChangedAt !== undefined) {
+          updated.passwordChangedAt = change.passwordChangedAt
+          updated.passwordChangedIn = change.passwordChangedIn ?? null
+        }
         users.set(id, updated)
         return true
       })

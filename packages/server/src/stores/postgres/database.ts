@@ -30,9 +30,12 @@ interface UserRow {
   created_at: number
   disabled_at: number | null
   email_verified_at: number | null
+  password_changed_at: number | null
+  password_changed_in: string | null
 }
 
-const userColumns = 'id, email, password_hash, roles, created_at, disabled_at, email_verified_at'
+const userColumns = `id, email, password_hash, roles, created_at, disabled_at, email_verified_at,
+  password_changed_at, password_changed_in`
 const keyColumns = `kid, alg, state, private_jwk, public_jwk, created_at, activated_at, retired_at,
   remove_after`
 const eventColumns = 'type, at, user_id, session_id, ip, user_agent, actor, detail'
@@ -50,7 +53,7 @@ export function createPostgresDatabase(
 
   const insertUser = statement(
     'insert_user',
-    `INSERT INTO ${users} (${userColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO ${users} (${userColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT DO NOTHING
      RETURNING id`,
   )
@@ -88,7 +91,9 @@ export function createPostgresDatabase(
        roles = CASE WHEN $2::boolean THEN $3::text[] ELSE roles END,
        password_hash = CASE WHEN $4::boolean THEN $5::text ELSE password_hash END,
        disabled_at = CASE WHEN $6::boolean THEN $7::bigint ELSE disabled_at END,
-       email_verified_at = CASE WHEN $8::boolean THEN $9::bigint ELSE email_verified_at END
+       email_verified_at = CASE WHEN $8::boolean THEN $9::bigint ELSE email_verified_at END,
+       password_changed_at = CASE WHEN $10::boolean THEN $11::bigint ELSE password_changed_at END,
+       password_changed_in = CASE WHEN $10::boolean THEN $12::text ELSE password_changed_in END
      WHERE id = $1
      RETURNING id`,
   )
@@ -164,6 +169,8 @@ export function createPostgresDatabase(
         user.createdAt,
         user.disabledAt,
         user.emailVerifiedAt,
+        user.passwordChangedAt,
+        user.passwordChangedIn,
       ])
       return rows.length === 1
     },
@@ -215,6 +222,10 @@ export function createPostgresDatabase(
           change.disabledAt ?? null,
           change.emailVerifiedAt !== undefined,
           change.emailVerifiedAt ?? null,
+          // The two change together.
+          change.passwordChangedAt !== undefined,
+          change.passwordChangedAt ?? null,
+          change.passwordChangedIn ?? null,
         ])
         return rows.length === 1
       } finally {
@@ -371,5 +382,7 @@ function fromUserRow(row: UserRow): UserRecord {
     createdAt: row.created_at,
     disabledAt: row.disabled_at,
     emailVerifiedAt: row.email_verified_at,
+    passwordChangedAt: row.password_changed_at,
+    passwordChangedIn: row.password_changed_in,
   }
 }

@@ -11,6 +11,7 @@ import {
   initialTables,
   oauthClients,
   oneTimeTokens,
+  passwordChangeMigration,
   sessionDenylist,
   userAccountMigration,
 } from '../sql-tables.js'
@@ -63,6 +64,8 @@ export const migrations: readonly string[] = [
       columns: ['expires_at'],
     }),
   ]),
+  // Sessions older than a password change are refused at their next refresh.
+  passwordChangeMigration('postgres'),
 ]
 
 /**

@@ -1,4 +1,10 @@
-import type { DatabaseStore, EventQuery, KeyState, UserRecord } from '../../core/ports.js'
+import type {
+  DatabaseStore,
+  EventQuery,
+  KeyState,
+  UserChange,
+  UserRecord,
+} from '../../core/ports.js'
 import {
   decodeEventCursor,
   decodeUserCursor,
@@ -29,6 +35,8 @@ interface UserRow {
   created_at: number
   disabled_at: number | null
   email_verified_at: number | null
+  password_changed_at: number | null
+  password_changed_in: string | null
 }
 
 /** `updateUser`'s parameters: each `set_` flag says whether its column changes. */
@@ -42,6 +50,9 @@ interface UserChangeParameters {
   disabled_at: number | null
   set_email_verified_at: number
   email_verified_at: number | null
+  set_password_changed: number
+  password_changed_at: number | null
+  password_changed_in: string | null
 }
 
 /** The parameters of every shape of `listEvents` statement; each binds those it names. */
@@ -64,9 +75,11 @@ export function createSqliteDatabase({
 }: SqliteContext): SqliteDatabasePort {
   const insertUser = db.prepare<UserRow>(`
     INSERT INTO users (
-      id, email, password_hash, roles, created_at, disabled_at, email_verified_at
+      id, email, password_hash, roles, created_at, disabled_at, email_verified_at,
+      password_changed_at, password_changed_in
     ) VALUES (
-      @id, @email, @password_hash, @roles, @created_at, @disabled_at, @email_verified_at
+      @id, @email, @password_hash, @roles, @created_at, @disabled_at, @email_verified_at,
+      @password_changed_at, @password_changed_in
     )
     ON CONFLICT DO NOTHING
   `)
@@ -99,7 +112,11 @@ export function createSqliteDatabase({
       password_hash = CASE WHEN @set_password_hash THEN @password_hash ELSE password_hash END,
       disabled_at = CASE WHEN @set_disabled_at THEN @disabled_at ELSE disabled_at END,
       email_verified_at =
-        CASE WHEN @set_email_verified_at THEN @email_verified_at ELSE email_verified_at END
+        CASE WHEN @set_email_verified_at THEN @email_verified_at ELSE email_verified_at END,
+      password_changed_at =
+        CASE WHEN @set_password_changed THEN @password_changed_at ELSE password_changed_at END,
+      password_changed_in =
+        CASE WHEN @set_password_changed THEN @password_changed_in ELSE password_changed_in END
     WHERE id = @id
   `)
   const deleteUser = db.prepare<{ id: string }>('DELETE FROM users WHERE id = @id')
@@ -171,6 +188,8 @@ export function createSqliteDatabase({
           created_at: user.createdAt,
           disabled_at: user.disabledAt,
           email_verified_at: user.emailVerifiedAt,
+          password_changed_at: user.passwordChangedAt,
+          password_changed_in: user.passwordChangedIn,
         })
         return result.changes === 1
       })
@@ -225,6 +244,7 @@ export function createSqliteDatabase({
           disabled_at: change.disabledAt ?? null,
           set_email_verified_at: change.emailVerifiedAt === undefined ? 0 : 1,
           email_verified_at: change.emailVerifiedAt ?? null,
+          ...passwordChangeParameters(change),
         })
         cache.users.delete(id)
         return result.changes === 1
@@ -378,6 +398,20 @@ function copyUser(user: UserRecord): UserRecord {
   return { ...user, roles: [...user.roles] }
 }
 
+/** When and in which session the password changed: the two always change together. */
+function passwordChangeParameters(
+  change: UserChange,
+): Pick<
+  UserChangeParameters,
+  'set_password_changed' | 'password_changed_at' | 'password_changed_in'
+> {
+  return {
+    set_password_changed: change.passwordChangedAt === undefined ? 0 : 1,
+    password_changed_at: change.passwordChangedAt ?? null,
+    password_changed_in: change.passwordChangedIn ?? null,
+  }
+}
+
 function fromUserRow(row: UserRow): UserRecord {
   const roles: unknown = JSON.parse(row.roles)
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
@@ -391,5 +425,7 @@ function fromUserRow(row: UserRow): UserRecord {
     createdAt: row.created_at,
     disabledAt: row.disabled_at,
     emailVerifiedAt: row.email_verified_at,
+    passwordChangedAt: row.password_changed_at,
+    passwordChangedIn: row.password_changed_in,
   }
 }

@@ -5,6 +5,7 @@ import {
   initialTables,
   oauthClients,
   createTable,
+  passwordChangeMigration,
   userAccountMigration,
 } from '../sql-tables.js'
 
@@ -19,6 +20,8 @@ export const migrations: readonly string[] = [
   // Issue 13: disabled and verified accounts, who did it in the audit log, one-time tokens, and
   // the indexes the operators' listings page by.
   userAccountMigration('sqlite'),
+  // Sessions older than a password change are refused at their next refresh.
+  passwordChangeMigration('sqlite'),
 ]
 
 /**
