@@ -107,7 +107,13 @@ describe('users', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => `${marker}-${i}@example.com`))
     const all = (await call('GET', '/admin/users?limit=200')).json<{ users: object[] }>()
     expect(all.users.length).toBeGreaterThanOrEqual(6)
-    expect(JSON.stringify(all)).not.toMatch(/password|hash/i)
+    // Never the hash, nor any field of it (passwordChangedAt is a time, not the password).
+    expect(JSON.stringify(all)).not.toMatch(/hash|argon2|"password"/i)
+    for (const user of all.users) {
+      expect(Object.keys(user).filter((key) => /password/i.test(key))).toEqual([
+        'passwordChangedAt',
+      ])
+    }
   })
 
   it('creates users under the password policy, with roles, and audits it', async () => {
@@ -118,7 +124,12 @@ describe('users', () => {
       roles: ['editor'],
     })
     expect(created.statusCode).toBe(201)
-    expect(created.json()).toMatchObject({ email, roles: ['editor'], disabledAt: null })
+    expect(created.json()).toMatchObject({
+      email,
+      roles: ['editor'],
+      disabledAt: null,
+      passwordChangedAt: null,
+    })
     expect(
       (await call('POST', '/admin/users', { email, password: strongPassword })).json(),
     ).toMatchObject({

@@ -396,6 +396,10 @@ describe('password change and reset when revoking the other sessions fails', () 
     expect((await post('/auth/refresh', { refreshToken: current.refreshToken })).status).toBe(200)
     const [event] = await eventsOf(current.user.id, 'password_changed')
     expect(event?.detail).toBe('revoking the other sessions failed: they end at their next refresh')
+    expect(await server.database.findUserById(current.user.id)).toMatchObject({
+      passwordChangedAt: server.clock.now(),
+      passwordChangedIn: current.sessionId,
+    })
   })
 
   it('refuses, after a reset that failed half-way, every session older than it', async () => {

@@ -64,6 +64,7 @@ export function usersCommand(): Command {
             ['created', when(found.createdAt)],
             ['status', status(found)],
             ['email verified', when(found.emailVerifiedAt)],
+            ['password changed', when(found.passwordChangedAt)],
             ['live sessions', String(sessions.length)],
           ],
         )

@@ -30,6 +30,8 @@ export interface AdminUserView {
   createdAt: number
   disabledAt: number | null
   emailVerifiedAt: number | null
+  /** When its owner last changed or reset the password; null if never. */
+  passwordChangedAt: number | null
 }
 
 export interface AdminServiceOptions {
@@ -57,6 +59,7 @@ export function viewOf(user: UserRecord): AdminUserView {
     createdAt: user.createdAt,
     disabledAt: user.disabledAt,
     emailVerifiedAt: user.emailVerifiedAt,
+    passwordChangedAt: user.passwordChangedAt,
   }
 }
 

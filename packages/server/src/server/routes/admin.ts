@@ -24,6 +24,7 @@ const userJson = (user: AdminUserView) => ({
   createdAt: iso(user.createdAt),
   disabledAt: iso(user.disabledAt),
   emailVerifiedAt: iso(user.emailVerifiedAt),
+  passwordChangedAt: iso(user.passwordChangedAt),
 })
 
 const sessionJson = (session: SessionRecord) => ({
