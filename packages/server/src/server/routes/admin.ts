@@ -3,8 +3,8 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Baton } from '../../core/baton.js'
 import { BatonError } from '../../core/errors.js'
-import type { EventQuery, SessionRecord, StoredSecurityEvent } from '../../core/ports.js'
-import type { AdminUserView } from '../../core/users/admin-service.js'
+import type { EventQuery } from '../../core/ports.js'
+import { eventJson, sessionJson, userJson } from '../admin-views.js'
 import { requireBearer } from '../bearer.js'
 import type { RouteDoc } from '../openapi.js'
 
@@ -13,42 +13,6 @@ export interface AdminRoutesOptions {
   /** `BATON_ACCESS_TOKEN_HEADER`, lower case. */
   accessTokenHeader: string
 }
-
-const iso = (epochMs: number | null): string | null =>
-  epochMs === null ? null : new Date(epochMs).toISOString()
-
-const userJson = (user: AdminUserView) => ({
-  id: user.id,
-  email: user.email,
-  roles: user.roles,
-  createdAt: iso(user.createdAt),
-  disabledAt: iso(user.disabledAt),
-  emailVerifiedAt: iso(user.emailVerifiedAt),
-  passwordChangedAt: iso(user.passwordChangedAt),
-})
-
-const sessionJson = (session: SessionRecord) => ({
-  id: session.id,
-  createdAt: iso(session.createdAt),
-  lastUsedAt: iso(session.lastUsedAt),
-  expiresAt: iso(session.expiresAt),
-  ip: session.ip,
-  userAgent: session.userAgent,
-  clientId: session.clientId,
-  scope: session.scope,
-})
-
-const eventJson = (event: StoredSecurityEvent) => ({
-  id: event.id,
-  type: event.type,
-  at: iso(event.at),
-  userId: event.userId,
-  sessionId: event.sessionId,
-  ip: event.ip,
-  userAgent: event.userAgent,
-  actor: event.actor,
-  detail: event.detail,
-})
 
 const UserIdParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 256, description: 'A user id, or an email.' }),
