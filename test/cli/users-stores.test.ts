@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { subscribeToRevocations, type RevocationSubscription } from '@baton-auth/verify/revocations'
@@ -54,7 +54,9 @@ function batonOn(stores: Stores, naming: Naming) {
       naming === 'options'
         ? ['--database-url', stores.databaseUrl, '--session-store-url', stores.sessionStoreUrl]
         : []
-    return run([...args, ...storeArgs], env, input)
+    // Before a `--`, after which everything is an argument (a session id may start with a dash).
+    const end = args.includes('--') ? args.indexOf('--') : args.length
+    return run([...args.slice(0, end), ...storeArgs, ...args.slice(end)], env, input)
   }
 }
 
@@ -168,7 +170,10 @@ async function operatorRound({ stores, naming, revoked }: Scenario): Promise<voi
   const created = ok(
     await baton(['users', 'create', '--email', email, '--role', 'admin'], `${strongPassword}\n`),
   )
-  expect(created).toMatch(new RegExp(`^Created ${email} \\(\\S+\\) with roles admin\\.\n$`))
+  // On a fresh store, the command made it first, and said where.
+  const [user, ...made] = created.trimEnd().split('\n').reverse()
+  expect(user).toMatch(new RegExp(`^Created ${email} \\(\\S+\\) with roles admin\\.$`))
+  expect(made).toEqual([expect.stringMatching(/^Created a new database at /)])
 
   const client = http(await serve(stores))
   const first = await client.signIn(email)
@@ -177,21 +182,20 @@ async function operatorRound({ stores, naming, revoked }: Scenario): Promise<voi
   expect(await client.adminUsers(first.accessToken)).toBe(200)
 
   const page = JSON.parse(ok(await baton(['users', 'list', '--json']))) as {
-    items: { id: string; email: string; roles: string[]; disabledAt: number | null }[]
+    users: { id: string; email: string; roles: string[]; disabledAt: string | null }[]
     next: string | null
   }
   expect(page).toEqual({
-    items: [expect.objectContaining({ id: first.user.id, email, roles: ['admin'] })],
+    users: [expect.objectContaining({ id: first.user.id, email, roles: ['admin'] })],
     next: null,
   })
-  const shown = JSON.parse(ok(await baton(['users', 'show', email, '--json']))) as object
-  expect(shown).toMatchObject({
-    id: first.user.id,
-    email,
-    roles: ['admin'],
-    disabledAt: null,
-    sessions: 2,
-  })
+  const shown = JSON.parse(ok(await baton(['users', 'show', email, '--json']))) as {
+    sessions: { id: string }[]
+  }
+  expect(shown).toMatchObject({ id: first.user.id, email, roles: ['admin'], disabledAt: null })
+  expect(shown.sessions.map((session) => session.id).sort()).toEqual(
+    [first.sessionId, second.sessionId].sort(),
+  )
 
   expect(ok(await baton(['users', 'set-roles', email, 'editor,admin']))).toBe(
     `${email} now has roles admin,editor.\n`,
@@ -203,16 +207,14 @@ async function operatorRound({ stores, naming, revoked }: Scenario): Promise<voi
   expect(second.user.roles).toEqual(['admin', 'editor'])
 
   const listed = JSON.parse(ok(await baton(['sessions', 'list', email, '--json']))) as {
-    id: string
-    userId: string
-  }[]
-  expect(listed.map((session) => session.id).sort()).toEqual(
+    sessions: { id: string }[]
+  }
+  expect(listed.sessions.map((session) => session.id).sort()).toEqual(
     [first.sessionId, second.sessionId].sort(),
   )
-  expect(listed.every((session) => session.userId === first.user.id)).toBe(true)
 
   // --user is passed: the command is being changed to make it optional.
-  expect(ok(await baton(['sessions', 'revoke', first.sessionId, '--user', email]))).toBe(
+  expect(ok(await baton(['sessions', 'revoke', '--user', email, '--', first.sessionId]))).toBe(
     `Revoked session ${first.sessionId} of ${email}.\n`,
   )
   // Its refresh token is refused, and its access token is on the deny-list.
@@ -227,13 +229,13 @@ async function operatorRound({ stores, naming, revoked }: Scenario): Promise<voi
   // The other session is untouched.
   expect(await client.me(second.accessToken)).toMatchObject({ status: 200, body: { email } })
   const left = JSON.parse(ok(await baton(['sessions', 'list', email, '--json']))) as {
-    id: string
-  }[]
-  expect(left.map((session) => session.id)).toEqual([second.sessionId])
+    sessions: { id: string }[]
+  }
+  expect(left.sessions.map((session) => session.id)).toEqual([second.sessionId])
   await revoked?.([first.sessionId])
 
   expect(ok(await baton(['users', 'disable', email]))).toBe(
-    `Disabled ${email}; 1 sessions signed out.\n`,
+    `Disabled ${email}; 1 session signed out.\n`,
   )
   expect(await client.refresh(second.refreshToken)).toMatchObject({
     status: 401,
@@ -248,15 +250,17 @@ async function operatorRound({ stores, naming, revoked }: Scenario): Promise<voi
     status: 403,
     body: { error: 'account_disabled' },
   })
-  expect(JSON.parse(ok(await baton(['sessions', 'list', email, '--json'])))).toEqual([])
+  expect(JSON.parse(ok(await baton(['sessions', 'list', email, '--json'])))).toEqual({
+    sessions: [],
+  })
   expect(ok(await baton(['users', 'show', email]))).toMatch(/\nstatus\s+disabled \S+\n/)
   await revoked?.([second.sessionId])
 
   const events = JSON.parse(ok(await baton(['events', '--user', email, '--json']))) as {
-    items: { type: string; actor: string | null; userId: string; sessionId: string | null }[]
+    events: { type: string; actor: string | null; userId: string; sessionId: string | null }[]
   }
-  expect(events.items.every((event) => event.userId === first.user.id)).toBe(true)
-  const byCli = events.items.filter((event) => event.actor === 'cli')
+  expect(events.events.every((event) => event.userId === first.user.id)).toBe(true)
+  const byCli = events.events.filter((event) => event.actor === 'cli')
   expect(byCli.map((event) => event.type).sort()).toEqual([
     'roles_changed',
     'session_revoked',
@@ -264,7 +268,7 @@ async function operatorRound({ stores, naming, revoked }: Scenario): Promise<voi
     'user_disabled',
   ])
   expect(byCli.find((event) => event.type === 'session_revoked')?.sessionId).toBe(first.sessionId)
-  const byServer = events.items.filter((event) => event.actor === null)
+  const byServer = events.events.filter((event) => event.actor === null)
   expect(byServer.map((event) => event.type).sort()).toEqual(['login', 'login', 'login_failed'])
 }
 
@@ -284,19 +288,35 @@ await describeWith(['postgres'], 'baton users, sessions, events on PostgreSQL', 
       const stores = storage('postgres')
       await operatorRound({ stores, naming: 'options' })
 
-      // An environment naming another (empty) database loses to the options.
+      // An environment naming another database, never made, loses to the options.
       const directory = mkdtempSync(join(tmpdir(), 'baton-users-stores-'))
       cleanups.push(() => rmSync(directory, { recursive: true, force: true }))
       const elsewhere = `sqlite:${join(directory, 'baton.db')}`
       const env = { BATON_DATABASE_URL: elsewhere, BATON_SESSION_STORE_URL: elsewhere }
       const withOptions = JSON.parse(
-        ok(await run(['users', 'list', '--json', '--database-url', stores.databaseUrl], env)),
-      ) as { items: object[] }
-      expect(withOptions.items).toHaveLength(1)
-      const withoutOptions = JSON.parse(ok(await run(['users', 'list', '--json'], env))) as {
-        items: object[]
-      }
-      expect(withoutOptions.items).toEqual([])
+        ok(
+          await run(
+            [
+              'users',
+              'list',
+              '--json',
+              '--database-url',
+              stores.databaseUrl,
+              '--session-store-url',
+              stores.sessionStoreUrl,
+            ],
+            env,
+          ),
+        ),
+      ) as { users: object[] }
+      expect(withOptions.users).toHaveLength(1)
+      // Without them, that database is named, and refused rather than made anew.
+      const withoutOptions = await run(['users', 'list', '--json'], env)
+      expect(withoutOptions.code).toBe(1)
+      expect(withoutOptions.stderr).toMatch(
+        /^baton: no Baton database at sqlite:\S+ \(BATON_DATABASE_URL\): \S+ does not exist\. /,
+      )
+      expect(existsSync(join(directory, 'baton.db'))).toBe(false)
     },
     scenarioTimeout,
   )

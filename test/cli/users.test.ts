@@ -67,7 +67,12 @@ describe('baton users, sessions, events (SQLite)', () => {
       `${strongPassword}\n`,
     )
     expect(created).toMatchObject({ code: 0, stderr: '' })
-    expect(created.stdout).toMatch(new RegExp(`^Created ${email} \\(\\S+\\) with roles admin\\.`))
+    // The first command on this database made it, and says so: a mistyped URL would show here.
+    const [made, user] = created.stdout.split('\n')
+    expect(made).toBe(
+      `Created a new database at ${env.BATON_DATABASE_URL.slice('sqlite:'.length)} (BATON_DATABASE_URL): there was none yet; if the server's is elsewhere, check the URL.`,
+    )
+    expect(user).toMatch(new RegExp(`^Created ${email} \\(\\S+\\) with roles admin\\.$`))
 
     const server = await serve(env)
     const login = await post(`${server.url}/auth/login`, { email, password: strongPassword })
@@ -78,8 +83,8 @@ describe('baton users, sessions, events (SQLite)', () => {
     expect(users.status).toBe(200)
 
     const listed = await baton(['users', 'list', '--json'], env)
-    const page = JSON.parse(listed.stdout) as { items: { email: string; roles: string[] }[] }
-    expect(page.items).toEqual([expect.objectContaining({ email, roles: ['admin'] })])
+    const page = JSON.parse(listed.stdout) as { users: { email: string; roles: string[] }[] }
+    expect(page.users).toEqual([expect.objectContaining({ email, roles: ['admin'] })])
     const table = await baton(['users', 'list'], env)
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+EMAIL\s+ROLES\s+CREATED\s+STATUS$/)
     expect(table.stdout).toContain(email)
@@ -127,7 +132,7 @@ describe('baton users, sessions, events (SQLite)', () => {
     expect(badRole.code).toBe(1)
     expect(badRole.stderr).toMatch(/"Boss!" is not a role name/)
     expect(JSON.parse((await baton(['users', 'list', '--json'], env)).stdout)).toEqual({
-      items: [],
+      users: [],
       next: null,
     })
     await baton(['users', 'create', '--email', email], env, `${strongPassword}\n`)
@@ -149,7 +154,7 @@ describe('baton users, sessions, events (SQLite)', () => {
     const signedIn = await post(`${server.url}/auth/login`, { email, password: strongPassword })
     const { accessToken } = (await signedIn.json()) as { accessToken: string }
     expect((await baton(['users', 'disable', email], env)).stdout).toBe(
-      `Disabled ${email}; 1 sessions signed out.\n`,
+      `Disabled ${email}; 1 session signed out.\n`,
     )
     const me = await fetch(`${server.url}/auth/me`, {
       headers: { authorization: `Bearer ${accessToken}` },
@@ -164,9 +169,9 @@ describe('baton users, sessions, events (SQLite)', () => {
     ).toBe(200)
 
     const events = JSON.parse((await baton(['events', '--user', email, '--json'], env)).stdout) as {
-      items: { type: string; actor: string | null }[]
+      events: { type: string; actor: string | null }[]
     }
-    expect(events.items.map((event) => `${event.type}:${event.actor ?? '-'}`)).toEqual(
+    expect(events.events.map((event) => `${event.type}:${event.actor ?? '-'}`)).toEqual(
       expect.arrayContaining([
         'user_created:cli',
         'roles_changed:cli',
@@ -183,9 +188,9 @@ describe('baton users, sessions, events (SQLite)', () => {
     const after = JSON.parse(
       (await baton(['events', '--user', id, '--type', 'user_deleted', '--json'], env)).stdout,
     ) as {
-      items: object[]
+      events: object[]
     }
-    expect(after.items).toHaveLength(1)
+    expect(after.events).toHaveLength(1)
   })
 
   it('follows the audit log as it grows', async () => {
@@ -237,10 +242,10 @@ describe('baton users, sessions, events (SQLite)', () => {
     expect((await baton(['keys', 'rotate', '--activate-in', '1h'], env)).code).toBe(0)
     const events = JSON.parse(
       (await baton(['events', '--type', 'signing_key_rotated', '--json'], env)).stdout,
-    ) as { items: { actor: string; detail: string }[] }
-    expect(events.items).toHaveLength(1)
-    expect(events.items[0]?.actor).toBe('cli')
-    expect(events.items[0]?.detail).toMatch(/ key \S+ added as next/)
+    ) as { events: { actor: string; detail: string }[] }
+    expect(events.events).toHaveLength(1)
+    expect(events.events[0]?.actor).toBe('cli')
+    expect(events.events[0]?.detail).toMatch(/ key \S+ added as next/)
   })
 
   it('prints its version, and help for every command', async () => {
@@ -261,6 +266,7 @@ describe('baton users, sessions, events (SQLite)', () => {
       expect(help.code).toBe(0)
       expect(help.stdout).toMatch(/^Usage: baton /)
       expect(help.stdout).toContain('--session-store-url')
+      expect(help.stdout).toContain('--revocation-channel-url')
       expect(help.stdout).toContain('--json')
     }
   })
@@ -284,14 +290,15 @@ await describeWith(['redis'], 'baton sessions with sessions on Redis', () => {
       }),
     )
     const listed = JSON.parse((await baton(['sessions', 'list', email, '--json'], env)).stdout) as {
-      id: string
-    }[]
-    expect(listed.map((session) => session.id).sort()).toEqual(
+      sessions: { id: string }[]
+    }
+    expect(listed.sessions.map((session) => session.id).sort()).toEqual(
       tokens.map((t) => t.sessionId).sort(),
     )
 
     // By its id alone, as an access token's `sid` names it.
-    const one = await baton(['sessions', 'revoke', tokens[0]!.sessionId], env)
+    // After `--`: a session id may start with a dash.
+    const one = await baton(['sessions', 'revoke', '--', tokens[0]!.sessionId], env)
     expect(one).toMatchObject({
       code: 0,
       stdout: `Revoked session ${tokens[0]!.sessionId} of ${email}.\n`,
@@ -303,10 +310,13 @@ await describeWith(['redis'], 'baton sessions with sessions on Redis', () => {
     expect(await me(tokens[0]!.accessToken)).toBe(401)
     expect(await me(tokens[1]!.accessToken)).toBe(200)
     expect((await baton(['sessions', 'revoke-all', email], env)).stdout).toBe(
-      'Revoked 1 sessions.\n',
+      'Revoked 1 session.\n',
     )
     expect(await me(tokens[1]!.accessToken)).toBe(401)
-    const again = await baton(['sessions', 'revoke', tokens[0]!.sessionId, '--user', email], env)
+    const again = await baton(
+      ['sessions', 'revoke', '--user', email, '--', tokens[0]!.sessionId],
+      env,
+    )
     expect([again.code, again.stderr]).toEqual([1, 'baton: No such live session. (not_found)\n'])
   })
 })

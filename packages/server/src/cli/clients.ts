@@ -2,14 +2,8 @@ import { Command } from 'commander'
 import { shortRefreshWithOAuthClients } from '../core/config/config.js'
 import { ConfigError } from '../core/errors.js'
 import { generateClientSecret, hashClientSecret, isValidClientId } from '../core/oauth/clients.js'
-import {
-  CommandError,
-  databaseUrlOption,
-  print,
-  printTable,
-  withDatabase,
-  type DatabaseOptions,
-} from './database-command.js'
+import { databaseUrlOption, withDatabase, type DatabaseOptions } from './database-command.js'
+import { CommandError, print, printTable } from './output.js'
 
 /**
  * `baton clients add|list|remove`: OAuth clients kept in the database, next to those of
@@ -23,41 +17,49 @@ export function clientsCommand(): Command {
   command
     .command('add')
     .description(
-      'Register a client. A confidential one gets a generated secret, printed once: only its hash is stored.',
+      'Register a client. A confidential one gets a generated secret, printed once: only its hash is stored. Makes the database when there is none yet, and says so.',
     )
     .argument('<id>', 'the client_id: letters, digits and . _ ~ -')
     .option('--confidential', 'give the client a secret (without it: a public client)')
     .addOption(databaseUrlOption('clients'))
     .action((id: string, options: DatabaseOptions & { confidential?: boolean }) =>
-      withDatabase(options, async (database, config) => {
-        if (!isValidClientId(id)) {
-          throw new CommandError(`"${id}" is not a valid client id (letters, digits, . _ ~ -)`)
-        }
-        if (config.oauthClients.some((client) => client.id === id)) {
-          throw new CommandError(`client "${id}" is already configured in BATON_OAUTH_CLIENTS`)
-        }
-        if (config.refreshTokenTtl <= config.accessTokenTtl) {
-          throw new ConfigError(
-            'BATON_REFRESH_TOKEN_TTL',
-            shortRefreshWithOAuthClients(config, `are registered (adding ${id})`),
-          )
-        }
-        const secret = options.confidential === true ? generateClientSecret() : null
-        const inserted = await database.insertClient({
-          id,
-          secretHash: secret === null ? null : hashClientSecret(secret),
-          createdAt: Date.now(),
-        })
-        if (!inserted) throw new CommandError(`client "${id}" already exists`)
-        if (secret === null) {
-          print(`Added public client "${id}" (it authenticates with its client_id alone).`)
-        } else {
-          print(`Added confidential client "${id}".`)
-          print(`client_id:     ${id}`)
-          print(`client_secret: ${secret}`)
-          print('Keep the secret now: Baton stores only its hash and cannot show it again.')
-        }
-      }),
+      withDatabase(
+        options,
+        async (database) => {
+          const secret = options.confidential === true ? generateClientSecret() : null
+          const inserted = await database.insertClient({
+            id,
+            secretHash: secret === null ? null : hashClientSecret(secret),
+            createdAt: Date.now(),
+          })
+          if (!inserted) throw new CommandError(`client "${id}" already exists`)
+          if (secret === null) {
+            print(`Added public client "${id}" (it authenticates with its client_id alone).`)
+          } else {
+            print(`Added confidential client "${id}".`)
+            print(`client_id:     ${id}`)
+            print(`client_secret: ${secret}`)
+            print('Keep the secret now: Baton stores only its hash and cannot show it again.')
+          }
+        },
+        {
+          mayCreate: true,
+          beforeOpen: (config) => {
+            if (!isValidClientId(id)) {
+              throw new CommandError(`"${id}" is not a valid client id (letters, digits, . _ ~ -)`)
+            }
+            if (config.oauthClients.some((client) => client.id === id)) {
+              throw new CommandError(`client "${id}" is already configured in BATON_OAUTH_CLIENTS`)
+            }
+            if (config.refreshTokenTtl <= config.accessTokenTtl) {
+              throw new ConfigError(
+                'BATON_REFRESH_TOKEN_TTL',
+                shortRefreshWithOAuthClients(config, `are registered (adding ${id})`),
+              )
+            }
+          },
+        },
+      ),
     )
 
   command

@@ -1,24 +1,28 @@
 import { Option } from 'commander'
-import { loadConfig, plainDefault, settingFor, type BatonConfig } from '../core/config/config.js'
-import { BatonError, ConfigError } from '../core/errors.js'
+import { plainDefault, settingFor, type BatonConfig } from '../core/config/config.js'
 import type { Baton } from '../core/baton.js'
-import { openStores } from '../stores/from-url.js'
 import { openEngine } from '../server/engine.js'
-import { CommandError, print } from './database-command.js'
+import {
+  configWith,
+  locateOperatorStores,
+  type StoreNaming,
+  type StorePolicy,
+} from './operator-stores.js'
+import { CommandError, print, printError, runCommand } from './output.js'
 
 /**
- * What `baton users`, `baton sessions` and `baton events` share: the stores named exactly as
- * the server reads them (`--database-url` / BATON_DATABASE_URL, `--session-store-url` /
- * BATON_SESSION_STORE_URL), the engine over them, `--json`, and how they fail: a message on
+ * What `baton users`, `baton sessions` and `baton events` share: the stores and the revocation
+ * channel named exactly as the server reads them (`--database-url` / BATON_DATABASE_URL,
+ * `--session-store-url` / BATON_SESSION_STORE_URL, `--revocation-channel-url` /
+ * BATON_REVOCATION_CHANNEL_URL), the engine over them, `--json`, and how they fail: a message on
  * stderr and exit status 1.
  */
 
 const databaseSetting = settingFor('databaseUrl')
 const sessionStoreSetting = settingFor('sessionStoreUrl')
+const channelSetting = settingFor('revocationChannelUrl')
 
-export interface EngineOptions {
-  databaseUrl?: string
-  sessionStoreUrl?: string
+export interface EngineOptions extends StoreNaming {
   json?: boolean
 }
 
@@ -32,32 +36,36 @@ export function storeOptions(): Option[] {
       '--session-store-url <url>',
       `where the sessions live (${sessionStoreSetting.variable}, default: the database)`,
     ),
-    new Option('--json', 'print JSON instead of a table'),
+    // As `baton serve` reads it: a server started with the option announces its revocations
+    // there, and so must a command that revokes for it.
+    new Option(
+      `${channelSetting.flag ?? '--revocation-channel-url'} <url>`,
+      `where revoked sessions are announced to middleware: redis://…, rediss://…, redis-cluster://… (with ?prefix=), or off (${channelSetting.variable}, default ${plainDefault(channelSetting)})`,
+    ),
+    new Option('--json', 'print JSON, as the admin API answers, instead of a table'),
   ]
+}
+
+export interface EnginePolicy extends StorePolicy {
+  /** Runs once the stores are found and before they are opened (a password prompt). */
+  beforeOpen?: () => Promise<void>
 }
 
 export async function withEngine(
   options: EngineOptions,
   body: (baton: Baton, config: BatonConfig) => Promise<void>,
+  policy: EnginePolicy = {},
 ): Promise<void> {
   let close: (() => Promise<void>) | undefined
-  try {
-    const config = loadConfig({
-      ...process.env,
-      ...(options.databaseUrl === undefined
-        ? {}
-        : { [databaseSetting.variable]: options.databaseUrl }),
-      ...(options.sessionStoreUrl === undefined
-        ? {}
-        : { [sessionStoreSetting.variable]: options.sessionStoreUrl }),
-    })
-    if (/^memory:/i.test(config.databaseUrl)) {
-      throw new CommandError('memory: keeps nothing once this command exits; name a database')
-    }
-    const stores = await openStores({
-      databaseUrl: config.databaseUrl,
-      sessionStoreUrl: config.sessionStoreUrl,
-    })
+  await runCommand(async () => {
+    const config = configWith(options)
+    const located = await locateOperatorStores(
+      { databaseUrl: config.databaseUrl, sessionStoreUrl: config.sessionStoreUrl },
+      options,
+      policy,
+    )
+    await policy.beforeOpen?.()
+    const stores = await located.open()
     let engine: Awaited<ReturnType<typeof openEngine>>
     try {
       engine = await openEngine({ ...config, logLevel: 'silent' }, stores)
@@ -72,26 +80,17 @@ export async function withEngine(
         await stores.close().catch(() => undefined)
       }
     }
+    // JSON on standard output stays the API's shape alone.
+    for (const note of located.created) {
+      if (options.json === true) printError(note)
+      else print(note)
+    }
     await body(engine.baton, config)
     const closing = close
     close = undefined
     await closing()
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`baton: configuration error: ${error.message}\n`)
-    } else if (error instanceof BatonError) {
-      process.stderr.write(`baton: ${error.message} (${error.code})\n`)
-    } else {
-      process.stderr.write(`baton: ${error instanceof Error ? error.message : String(error)}\n`)
-    }
-    process.exitCode = 1
-  } finally {
-    await close?.().catch(() => undefined)
-  }
-}
-
-export function printJson(value: unknown): void {
-  print(JSON.stringify(value, null, 2))
+  })
+  await close?.().catch(() => undefined)
 }
 
 /** An ISO time, or a dash for none. */

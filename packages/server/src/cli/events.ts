@@ -2,14 +2,23 @@ import { Command, Option } from 'commander'
 import { parseDuration } from '../core/config/duration.js'
 import type { EventQuery, Page, StoredSecurityEvent } from '../core/ports.js'
 import { maxPageSize } from '../core/users/admin-service.js'
-import { CommandError, print, printTable } from './database-command.js'
+import { eventJson } from '../server/admin-views.js'
 import { limitOf, storeOptions, when, withEngine, type EngineOptions } from './engine-command.js'
+import {
+  CommandError,
+  outputClosed,
+  print,
+  printJson,
+  printTable,
+  shortUserAgent,
+} from './output.js'
 
 interface EventsOptions extends EngineOptions {
   user?: string
   type?: string
   since?: string
   limit?: string
+  cursor?: string
   follow?: boolean
 }
 
@@ -24,6 +33,12 @@ export function eventsCommand(): Command {
     .option('--since <when>', 'only events since: a duration ago (15m, 12h, 7d) or an ISO time')
     .option('--limit <n>', 'how many (1-200)', '50')
     .addOption(
+      new Option(
+        '--cursor <cursor>',
+        'the page of older events after this cursor (printed under the previous page)',
+      ).conflicts('follow'),
+    )
+    .addOption(
       new Option('--follow', 'keep printing new events as they are recorded (Ctrl-C stops)'),
     )
   for (const option of storeOptions()) command.addOption(option)
@@ -32,6 +47,7 @@ export function eventsCommand(): Command {
       const query: EventQuery = { limit: limitOf(options.limit, 50, 200) }
       if (options.type !== undefined) query.type = options.type
       if (options.since !== undefined) query.since = sinceOf(options.since)
+      if (options.cursor !== undefined) query.cursor = options.cursor
       if (options.user !== undefined) {
         // An id is taken as it is: the events of a deleted user stay readable.
         query.userId = options.user.includes('@')
@@ -40,8 +56,12 @@ export function eventsCommand(): Command {
       }
       const page = await baton.admin.events(query)
       if (options.follow !== true) {
-        if (options.json === true) print(JSON.stringify(page, null, 2))
-        else printEvents(page.items)
+        if (options.json === true) {
+          printJson({ events: page.items.map(eventJson), next: page.next })
+        } else {
+          printTable(header, page.items.map(rowOf))
+          if (page.next !== null) print(`more: --cursor ${page.next}`)
+        }
         return
       }
       const shown = [...page.items].reverse()
@@ -55,8 +75,10 @@ export function eventsCommand(): Command {
         // With nothing matching yet, start after every event there is (or from the first).
         after: shown.length > 0 ? undefined : ((await latestId(baton, { limit: 1 })) ?? '0'),
       })
-      for (;;) {
+      // Until the reader goes away (`| head`), which is no failure.
+      while (!outputClosed()) {
         await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+        if (outputClosed()) break
         await follower.poll()
       }
     }),
@@ -167,22 +189,21 @@ function sinceOf(text: string): number {
   return at
 }
 
-const header = ['TIME', 'TYPE', 'USER', 'SESSION', 'IP', 'ACTOR', 'DETAIL']
+const header = ['TIME', 'TYPE', 'USER', 'SESSION', 'IP', 'USER AGENT', 'ACTOR', 'DETAIL']
 const rowOf = (event: StoredSecurityEvent): string[] => [
   when(event.at),
   event.type,
   event.userId ?? '-',
   event.sessionId ?? '-',
   event.ip ?? '-',
+  shortUserAgent(event.userAgent),
   event.actor ?? '-',
   event.detail ?? '',
 ]
 
-function printEvents(events: StoredSecurityEvent[]): void {
-  printTable(header, events.map(rowOf))
-}
-
 /** Followed events come one line each, oldest first; JSON as one object a line. */
 function printFollowed(events: StoredSecurityEvent[], json: boolean): void {
-  for (const event of events) print(json ? JSON.stringify(event) : rowOf(event).join('  '))
+  for (const event of events) {
+    print(json ? JSON.stringify(eventJson(event)) : rowOf(event).join('  '))
+  }
 }

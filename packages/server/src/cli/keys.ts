@@ -4,14 +4,8 @@ import { parseDuration } from '../core/config/duration.js'
 import { addNextKey, isSecretAlgorithm } from '../core/keys/keyring.js'
 import { secretAlgorithm } from '../core/tokens/jws.js'
 import type { StoredKey } from '../core/ports.js'
-import {
-  CommandError,
-  databaseUrlOption,
-  print,
-  printTable,
-  withDatabase,
-  type DatabaseOptions,
-} from './database-command.js'
+import { databaseUrlOption, withDatabase, type DatabaseOptions } from './database-command.js'
+import { CommandError, print, printTable } from './output.js'
 
 /** What verifiers may cache the JWKS for: the max-age of `/.well-known/jwks.json`. */
 export const jwksMaxAgeSeconds = 300

@@ -4,9 +4,12 @@ import { serverVersion } from '../server/openapi.js'
 import { clientsCommand } from './clients.js'
 import { eventsCommand } from './events.js'
 import { keysCommand } from './keys.js'
+import { handleClosedOutput, safeCommanderOutput } from './output.js'
 import { serveCommand } from './serve.js'
 import { sessionsCommand } from './sessions.js'
 import { usersCommand } from './users.js'
+
+handleClosedOutput()
 
 const program = new Command('baton')
   .description('Baton: access and refresh tokens with rotation, reuse detection and revocation.')
@@ -17,5 +20,6 @@ const program = new Command('baton')
   .addCommand(eventsCommand())
   .addCommand(clientsCommand())
   .addCommand(keysCommand())
+safeCommanderOutput(program)
 
 await program.parseAsync(process.argv)

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline'
 import { Writable } from 'node:stream'
-import { CommandError } from './database-command.js'
+import { CommandError } from './output.js'
 
 /**
  * A new password, never from the command line (argv is visible to every user of the machine,

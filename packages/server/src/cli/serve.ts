@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { loadConfig, plainDefault, settings } from '../core/config/config.js'
 import { ConfigError } from '../core/errors.js'
 import { startServer } from '../server/start.js'
+import { printError } from './output.js'
 
 export function serveCommand(): Command {
   const command = new Command('serve').description(
@@ -54,11 +55,9 @@ export function serveCommand(): Command {
 
 function fail(error: unknown): undefined {
   if (error instanceof ConfigError) {
-    process.stderr.write(`baton: configuration error: ${error.message}\n`)
+    printError(`configuration error: ${error.message}`)
   } else {
-    process.stderr.write(
-      `baton: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
-    )
+    printError(`could not start: ${error instanceof Error ? error.message : String(error)}`)
   }
   process.exitCode = 1
   return undefined

@@ -1,6 +1,7 @@
 import { Command } from 'commander'
-import { print, printTable } from './database-command.js'
-import { printJson, storeOptions, when, withEngine, type EngineOptions } from './engine-command.js'
+import { sessionJson } from '../server/admin-views.js'
+import { storeOptions, when, withEngine, type EngineOptions } from './engine-command.js'
+import { count, print, printJson, printTable, shortUserAgent } from './output.js'
 
 /** `baton sessions …`: a user's signed-in devices, and signing them out. */
 export function sessionsCommand(): Command {
@@ -16,63 +17,65 @@ export function sessionsCommand(): Command {
   sub('list', "A user's live sessions, most recently used first.")
     .argument('<user>', 'id or email')
     .action((user: string, options: EngineOptions) =>
-      withEngine(options, async (baton) => {
-        const sessions = await baton.admin.listSessions(user)
-        if (options.json === true) {
-          return printJson(
-            sessions.map((session) => ({
-              id: session.id,
-              userId: session.userId,
-              createdAt: session.createdAt,
-              lastUsedAt: session.lastUsedAt,
-              expiresAt: session.expiresAt,
-              ip: session.ip,
-              userAgent: session.userAgent,
-              clientId: session.clientId,
-              scope: session.scope,
-            })),
+      withEngine(
+        options,
+        async (baton) => {
+          const sessions = await baton.admin.listSessions(user)
+          if (options.json === true) return printJson({ sessions: sessions.map(sessionJson) })
+          printTable(
+            ['SESSION', 'CREATED', 'LAST USED', 'IP', 'CLIENT', 'USER AGENT'],
+            sessions.map((session) => [
+              session.id,
+              when(session.createdAt),
+              when(session.lastUsedAt),
+              session.ip ?? '-',
+              session.clientId ?? '/auth',
+              shortUserAgent(session.userAgent),
+            ]),
           )
-        }
-        printTable(
-          ['SESSION', 'CREATED', 'LAST USED', 'IP', 'CLIENT', 'USER AGENT'],
-          sessions.map((session) => [
-            session.id,
-            when(session.createdAt),
-            when(session.lastUsedAt),
-            session.ip ?? '-',
-            session.clientId ?? '/auth',
-            (session.userAgent ?? '-').slice(0, 60),
-          ]),
-        )
-      }),
+        },
+        { sessions: true },
+      ),
     )
 
   sub('revoke', 'Sign one session out.')
-    .argument('<session>', "the session id (baton sessions list, or an access token's sid)")
+    .argument(
+      '<session>',
+      "the session id (baton sessions list, or an access token's sid); after -- when it starts with -",
+    )
     .option('--user <user>', 'its user, by id or email; found from the session when left out')
     .action((session: string, options: EngineOptions & { user?: string }) =>
-      withEngine(options, async (baton) => {
-        let userId: string
-        if (options.user === undefined) {
-          userId = await baton.admin.revokeSessionById(session, 'cli')
-        } else {
-          userId = (await baton.admin.getUser(options.user)).id
-          await baton.admin.revokeSession(userId, session, 'cli')
-        }
-        if (options.json === true) return printJson({ revoked: session, userId })
-        const user = await baton.admin.getUser(userId).catch(() => null)
-        print(`Revoked session ${session} of ${user?.email ?? userId}.`)
-      }),
+      withEngine(
+        options,
+        async (baton) => {
+          let userId: string
+          if (options.user === undefined) {
+            userId = await baton.admin.revokeSessionById(session, 'cli')
+          } else {
+            userId = (await baton.admin.getUser(options.user)).id
+            await baton.admin.revokeSession(userId, session, 'cli')
+          }
+          // DELETE /admin/sessions/:session's answer.
+          if (options.json === true) return printJson({ sessionId: session, userId })
+          const user = await baton.admin.getUser(userId).catch(() => null)
+          print(`Revoked session ${session} of ${user?.email ?? userId}.`)
+        },
+        { sessions: true },
+      ),
     )
 
   sub('revoke-all', 'Sign every session of a user out.')
     .argument('<user>', 'id or email')
     .action((user: string, options: EngineOptions) =>
-      withEngine(options, async (baton) => {
-        const count = await baton.admin.revokeAllSessions(user, 'cli')
-        if (options.json === true) return printJson({ revoked: count })
-        print(`Revoked ${count} sessions.`)
-      }),
+      withEngine(
+        options,
+        async (baton) => {
+          const revoked = await baton.admin.revokeAllSessions(user, 'cli')
+          if (options.json === true) return printJson({ revoked })
+          print(`Revoked ${count(revoked, 'session')}.`)
+        },
+        { sessions: true },
+      ),
     )
 
   return command

@@ -1,14 +1,8 @@
 import { Command } from 'commander'
 import type { AdminUserView } from '../core/users/admin-service.js'
-import { CommandError, print, printTable } from './database-command.js'
-import {
-  limitOf,
-  printJson,
-  storeOptions,
-  when,
-  withEngine,
-  type EngineOptions,
-} from './engine-command.js'
+import { sessionJson, userJson } from '../server/admin-views.js'
+import { limitOf, storeOptions, when, withEngine, type EngineOptions } from './engine-command.js'
+import { CommandError, count, print, printJson, printTable } from './output.js'
 import { readNewPassword } from './password-input.js'
 
 /** `baton users …`: accounts, their roles and whether they may sign in. */
@@ -33,7 +27,9 @@ export function usersCommand(): Command {
           cursor: options.cursor,
           email: options.email,
         })
-        if (options.json === true) return printJson(page)
+        if (options.json === true) {
+          return printJson({ users: page.items.map(userJson), next: page.next })
+        }
         printTable(
           ['ID', 'EMAIL', 'ROLES', 'CREATED', 'STATUS'],
           page.items.map((user) => [
@@ -51,29 +47,35 @@ export function usersCommand(): Command {
   sub('show', 'Show one user and their live sessions.')
     .argument('<user>', 'id or email')
     .action((user: string, options: EngineOptions) =>
-      withEngine(options, async (baton) => {
-        const found = await baton.admin.getUser(user)
-        const sessions = await baton.admin.listSessions(found.id)
-        if (options.json === true) return printJson({ ...found, sessions: sessions.length })
-        printTable(
-          ['FIELD', 'VALUE'],
-          [
-            ['id', found.id],
-            ['email', found.email],
-            ['roles', found.roles.join(',') || '(none)'],
-            ['created', when(found.createdAt)],
-            ['status', status(found)],
-            ['email verified', when(found.emailVerifiedAt)],
-            ['password changed', when(found.passwordChangedAt)],
-            ['live sessions', String(sessions.length)],
-          ],
-        )
-      }),
+      withEngine(
+        options,
+        async (baton) => {
+          const found = await baton.admin.getUser(user)
+          const sessions = await baton.admin.listSessions(found.id)
+          if (options.json === true) {
+            return printJson({ ...userJson(found), sessions: sessions.map(sessionJson) })
+          }
+          printTable(
+            ['FIELD', 'VALUE'],
+            [
+              ['id', found.id],
+              ['email', found.email],
+              ['roles', found.roles.join(',') || '(none)'],
+              ['created', when(found.createdAt)],
+              ['status', status(found)],
+              ['email verified', when(found.emailVerifiedAt)],
+              ['password changed', when(found.passwordChangedAt)],
+              ['live sessions', String(sessions.length)],
+            ],
+          )
+        },
+        { sessions: true },
+      ),
     )
 
   sub(
     'create',
-    'Create a user (the first administrator: --role admin). The password is read from a hidden prompt, or from the first line of standard input; never from the command line.',
+    'Create a user (the first administrator: --role admin). The password is read from a hidden prompt, or from the first line of standard input; never from the command line. Makes the database when there is none yet, and says so.',
   )
     .requiredOption('--email <email>', 'the address to sign in with')
     .option('--role <role...>', 'roles (repeat or list); default: user')
@@ -81,18 +83,31 @@ export function usersCommand(): Command {
       '--verified',
       'mark the address as verified (needed to sign in with BATON_REQUIRE_VERIFIED_EMAIL)',
     )
-    .action((options: EngineOptions & { email: string; role?: string[]; verified?: boolean }) =>
-      withEngine(options, async (baton) => {
-        const password = await readNewPassword()
-        const roles = splitRoles(options.role ?? ['user'])
-        const user = await baton.admin.createUser(
-          { email: options.email, password, roles, emailVerified: options.verified === true },
-          'cli',
-        )
-        if (options.json === true) return printJson(user)
-        print(`Created ${user.email} (${user.id}) with roles ${user.roles.join(',') || '(none)'}.`)
-      }),
-    )
+    .action((options: EngineOptions & { email: string; role?: string[]; verified?: boolean }) => {
+      let password = ''
+      return withEngine(
+        options,
+        async (baton) => {
+          const roles = splitRoles(options.role ?? ['user'])
+          const user = await baton.admin.createUser(
+            { email: options.email, password, roles, emailVerified: options.verified === true },
+            'cli',
+          )
+          if (options.json === true) return printJson(userJson(user))
+          print(
+            `Created ${user.email} (${user.id}) with roles ${user.roles.join(',') || '(none)'}.`,
+          )
+        },
+        {
+          // The first administrator may come before the server's first start.
+          mayCreate: true,
+          // Before the stores open: a password that never came makes no new database.
+          beforeOpen: async () => {
+            password = await readNewPassword()
+          },
+        },
+      )
+    })
 
   sub(
     'set-roles',
@@ -103,7 +118,7 @@ export function usersCommand(): Command {
     .action((user: string, roles: string[], options: EngineOptions) =>
       withEngine(options, async (baton) => {
         const changed = await baton.admin.setRoles(user, splitRoles(roles), 'cli')
-        if (options.json === true) return printJson(changed)
+        if (options.json === true) return printJson(userJson(changed))
         print(`${changed.email} now has roles ${changed.roles.join(',') || '(none)'}.`)
       }),
     )
@@ -111,11 +126,22 @@ export function usersCommand(): Command {
   sub('disable', 'Stop a user from signing in, and sign out every session of theirs now.')
     .argument('<user>', 'id or email')
     .action((user: string, options: EngineOptions) =>
-      withEngine(options, async (baton) => {
-        const result = await baton.admin.disable(user, 'cli')
-        if (options.json === true) return printJson(result)
-        print(`Disabled ${result.user.email}; ${result.sessionsRevoked} sessions signed out.`)
-      }),
+      withEngine(
+        options,
+        async (baton) => {
+          const result = await baton.admin.disable(user, 'cli')
+          if (options.json === true) {
+            return printJson({
+              user: userJson(result.user),
+              sessionsRevoked: result.sessionsRevoked,
+            })
+          }
+          print(
+            `Disabled ${result.user.email}; ${count(result.sessionsRevoked, 'session')} signed out.`,
+          )
+        },
+        { sessions: true },
+      ),
     )
 
   sub('enable', 'Let a disabled user sign in again.')
@@ -123,7 +149,7 @@ export function usersCommand(): Command {
     .action((user: string, options: EngineOptions) =>
       withEngine(options, async (baton) => {
         const enabled = await baton.admin.enable(user, 'cli')
-        if (options.json === true) return printJson(enabled)
+        if (options.json === true) return printJson(userJson(enabled))
         print(`Enabled ${enabled.email}.`)
       }),
     )
@@ -132,14 +158,19 @@ export function usersCommand(): Command {
     .argument('<user>', 'id or email')
     .option('--yes', 'do it: deleting cannot be undone')
     .action((user: string, options: EngineOptions & { yes?: boolean }) =>
-      withEngine(options, async (baton) => {
-        if (options.yes !== true) {
-          throw new CommandError(`deleting ${user} cannot be undone: add --yes to do it`)
-        }
-        const result = await baton.admin.deleteUser(user, 'cli')
-        if (options.json === true) return printJson(result)
-        print(`Deleted ${user}; ${result.sessionsRevoked} sessions signed out.`)
-      }),
+      withEngine(
+        options,
+        async (baton) => {
+          if (options.yes !== true) {
+            throw new CommandError(`deleting ${user} cannot be undone: add --yes to do it`)
+          }
+          const result = await baton.admin.deleteUser(user, 'cli')
+          // The admin API answers 204, with no body; this says what it did.
+          if (options.json === true) return printJson({ sessionsRevoked: result.sessionsRevoked })
+          print(`Deleted ${user}; ${count(result.sessionsRevoked, 'session')} signed out.`)
+        },
+        { sessions: true },
+      ),
     )
 
   return command
