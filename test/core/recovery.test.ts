@@ -131,7 +131,12 @@ describe('mail rendering', () => {
     const message = renderMail(
       { subject: 'Hi {{email}}', text: '{{email}} {{link}}', html: '<b>{{email}}</b> {{link}}' },
       'a@example.com',
-      { email: '<x>&"\'\r\nBcc: y', link: 'https://example.com/?a=1&token=t', minutes: '15' },
+      {
+        email: '<x>&"\'\r\nBcc: y',
+        link: 'https://example.com/?a=1&token=t',
+        minutes: '15',
+        lifetime: '15 minutes',
+      },
     )
     expect(message.subject).toBe('Hi <x>&"\' Bcc: y')
     expect(message.text).toBe('<x>&"\'\r\nBcc: y https://example.com/?a=1&token=t')

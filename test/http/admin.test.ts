@@ -53,6 +53,87 @@ function call(
 }
 
 describe('who may call /admin', () => {
+  it('checks who asks before what they ask: 401 or 403 with a challenge, never 400', async () => {
+    const anonymous = await server.app.inject({ method: 'POST', url: '/admin/users', payload: {} })
+    expect([anonymous.statusCode, anonymous.headers['www-authenticate']]).toEqual([401, 'Bearer'])
+    const user = await signup(server)
+    const outsider = await call('PUT', `/admin/users/${adminId}/roles`, {}, user.accessToken)
+    expect([outsider.statusCode, outsider.json<{ error: string }>().error]).toEqual([
+      403,
+      'insufficient_scope',
+    ])
+    expect(outsider.headers['www-authenticate']).toMatch(
+      /^Bearer error="insufficient_scope", error_description="[^"]+", scope="admin"$/,
+    )
+  })
+
+  it('stops a token at once when its account loses the admin role, however long it has left', async () => {
+    const other = uniqueEmail()
+    await server.baton.admin.createUser(
+      { email: other, password: strongPassword, roles: ['admin'] },
+      'cli',
+    )
+    const second = await login(other)
+    expect((await call('GET', '/admin/users', undefined, second.accessToken)).statusCode).toBe(200)
+    expect((await call('PUT', `/admin/users/${other}/roles`, { roles: ['user'] })).statusCode).toBe(
+      200,
+    )
+    // The token still says admin; the account no longer does.
+    const refused = await call('DELETE', `/admin/users/${adminId}`, undefined, second.accessToken)
+    expect([refused.statusCode, refused.json<{ error: string }>().error]).toEqual([
+      403,
+      'insufficient_scope',
+    ])
+    expect((await server.baton.admin.getUser(adminId)).disabledAt).toBeNull()
+  })
+
+  it('refuses a NUL character or a page size out of 1 to 200 as malformed, on every store', async () => {
+    const user = await signup(server)
+    for (const url of [
+      '/admin/users/%00',
+      `/admin/users/${user.user.id}%00/sessions`,
+      '/admin/users?email=%00',
+      '/admin/events?user=%00',
+      '/admin/events?type=login%00',
+      '/admin/sessions/%00',
+      '/admin/users?limit=0',
+      '/admin/users?limit=201',
+      '/admin/events?limit=999',
+    ]) {
+      const method = url.startsWith('/admin/sessions') ? 'DELETE' : 'GET'
+      const answer = await call(method, url)
+      expect([answer.statusCode, answer.json<{ error: string }>().error], url).toEqual([
+        400,
+        'invalid_request',
+      ])
+    }
+    const own = await server.app.inject({
+      method: 'DELETE',
+      url: '/auth/sessions/%00',
+      headers: { authorization: `Bearer ${user.accessToken}` },
+    })
+    expect(own.statusCode).toBe(400)
+    expect((await call('GET', '/admin/users?limit=200&email=')).statusCode).toBe(200)
+  })
+
+  it("audits an administrator's change with their IP and user agent, and a sign-up with its session", async () => {
+    const user = await signup(server)
+    const changed = await server.app.inject({
+      method: 'PUT',
+      url: `/admin/users/${user.user.id}/roles`,
+      headers: { authorization: `Bearer ${admin.accessToken}`, 'user-agent': 'admin-console/1' },
+      payload: { roles: ['editor'] },
+    })
+    expect(changed.statusCode).toBe(200)
+    const events = (await server.database.listEvents({ userId: user.user.id, limit: 10 })).items
+    expect(events.find((event) => event.type === 'roles_changed')).toMatchObject({
+      actor: adminId,
+      ip: '127.0.0.1',
+      userAgent: 'admin-console/1',
+    })
+    expect(events.find((event) => event.type === 'signup')?.sessionId).toBe(user.sessionId)
+  })
+
   it('refuses no token with 401, and a token without the admin role with 403 insufficient_scope', async () => {
     const anonymous = await server.app.inject({ method: 'GET', url: '/admin/users' })
     expect(anonymous.statusCode).toBe(401)
@@ -257,7 +338,7 @@ describe('sessions and events', () => {
     const revoked = await call('DELETE', `/admin/sessions/${phone.sessionId}`)
     expect([revoked.statusCode, revoked.json()]).toEqual([
       200,
-      { revoked: phone.sessionId, userId: laptop.user.id },
+      { sessionId: phone.sessionId, userId: laptop.user.id },
     ])
     expect((await call('GET', '/auth/me', undefined, phone.accessToken)).json()).toMatchObject({
       error: 'session_revoked',

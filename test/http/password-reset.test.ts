@@ -149,7 +149,7 @@ describe('password reset by mail', () => {
     expect(user?.emailVerifiedAt).toBe(server!.clock.now())
     expect(await eventsOf(first.user.id, 'password_reset_requested')).toHaveLength(1)
     const [event] = await eventsOf(first.user.id, 'password_reset')
-    expect(event?.detail).toBe('2 session(s) revoked; address verified')
+    expect(event?.detail).toBe('2 sessions revoked; address verified')
   })
 
   it('refuses an expired, forged, replaced or foreign link with invalid_link, leaving the real one', async () => {
@@ -348,7 +348,7 @@ describe('password change', () => {
     const [event] = await eventsOf(current.user.id, 'password_changed')
     expect(event).toMatchObject({
       sessionId: current.sessionId,
-      detail: '2 other session(s) revoked',
+      detail: '2 other sessions revoked',
     })
 
     // Guessing the current password is limited like logins, on the same counter.

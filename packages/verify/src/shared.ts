@@ -20,6 +20,7 @@ export {
   bearerTokenOf,
   forbiddenTokenHeaders,
   headerExample,
+  insufficientScopeChallenge,
   invalidTokenChallenge,
   malformedTokenHeader,
   tokenHeaderName,

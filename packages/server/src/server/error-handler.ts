@@ -1,6 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BatonError, RateLimitedError, type BatonErrorCode } from '../core/errors.js'
-import { headerExample, invalidTokenChallenge } from '@baton-auth/verify/shared'
+import {
+  headerExample,
+  insufficientScopeChallenge,
+  invalidTokenChallenge,
+} from '@baton-auth/verify/shared'
 import { httpStatusOf, storeUnavailableRetryAfter } from './http-errors.js'
 import type { ServerMetrics } from './metrics.js'
 
@@ -16,6 +20,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route authenticates with a bearer token: its 401s carry `WWW-Authenticate`. */
     bearer?: boolean
+    /** Scopes that would let a token in: named in a 403 `insufficient_scope` challenge. */
+    requiredScopes?: string[]
   }
 }
 
@@ -54,6 +60,14 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServerMetrics
         'www-authenticate',
         invalidTokenChallenge(error instanceof MissingBearerTokenError ? null : body.message),
       )
+    }
+    if (
+      status === 403 &&
+      body.error === 'insufficient_scope' &&
+      request.routeOptions.config.bearer === true
+    ) {
+      const scopes = request.routeOptions.config.requiredScopes ?? []
+      reply.header('www-authenticate', insufficientScopeChallenge(body.message, scopes))
     }
     return sendError(reply, status, body)
   })

@@ -201,12 +201,16 @@ export function failureOf(error: unknown, scopes: string[] = []): AuthFailure | 
       error instanceof MissingTokenError ? null : error.message,
     )
   } else if (error.code === 'insufficient_scope') {
-    headers['www-authenticate'] =
-      `Bearer error="insufficient_scope", error_description="${quotable(error.message)}", scope="${quotable(scopes.join(' '))}"`
+    headers['www-authenticate'] = insufficientScopeChallenge(error.message, scopes)
   } else if (error.status === 503) {
     headers['retry-after'] = '1'
   }
   return { status: error.status, headers, body: { error: error.code, message: error.message } }
+}
+
+/** RFC 6750 §3.1: a valid token that may not do this; `scopes` are those that would. */
+export function insufficientScopeChallenge(description: string, scopes: string[]): string {
+  return `Bearer error="insufficient_scope", error_description="${quotable(description)}", scope="${quotable(scopes.join(' '))}"`
 }
 
 /** RFC 6750 §3: no quote or backslash inside a quoted-string. */

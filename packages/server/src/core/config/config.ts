@@ -527,7 +527,7 @@ const table: { [K in keyof BatonConfig]: Omit<Setting<K>, 'key'> } = {
     variable: 'BATON_MAIL_TEMPLATES',
     flag: '--mail-templates',
     group: 'Email and password reset',
-    doc: 'a directory of templates replacing the built-in messages: `password-reset.txt`, `password-reset.html`, `email-verification.txt`, `email-verification.html` (any of them), with `{{link}}`, `{{email}}`, `{{minutes}}`; see "Mail" in docs/configuration.md',
+    doc: 'a directory of templates replacing the built-in messages: `password-reset.txt`, `password-reset.html`, `email-verification.txt`, `email-verification.html` (any of them), with `{{link}}`, `{{email}}`, `{{minutes}}`, `{{lifetime}}`; see "Mail" in docs/configuration.md',
     default: '',
     parse: (text) => (text === '' ? null : text),
   },

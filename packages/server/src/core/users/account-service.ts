@@ -115,8 +115,9 @@ export class AccountService {
       await this.#event('signup', user.id, null, context, 'verification link mailed')
       return { awaitingVerification: true, user: viewOf(user) }
     }
-    await this.#event('signup', user.id, null, context)
-    return this.#o.sessions.start(user, context, grant)
+    const tokens = await this.#o.sessions.start(user, context, grant)
+    await this.#event('signup', user.id, tokens.session.id, context)
+    return tokens
   }
 
   /**
@@ -172,7 +173,7 @@ export class AccountService {
       sessionsRevoked = (
         await this.#o.sessions.revokeOthers(user.id, claims.sid, 'password_changed')
       ).length
-      detail = `${sessionsRevoked} other session(s) revoked`
+      detail = `${sessionsRevoked} other ${sessionsRevoked === 1 ? 'session' : 'sessions'} revoked`
     } catch {
       detail = 'revoking the other sessions failed: they end at their next refresh'
     }

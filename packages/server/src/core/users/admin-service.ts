@@ -17,10 +17,12 @@ import type { SessionService } from '../sessions/session-service.js'
 import { normalizeEmail } from './email.js'
 
 /**
- * Who changes an account when it is not its owner: an administrator's user id (the admin API)
- * or `cli` (the `baton` command). Every change below is audited with it.
+ * Who changes an account when it is not its owner: an administrator over the admin API (their
+ * user id, and the IP and user agent they asked from) or `cli` (the `baton` command). Every
+ * change below is audited with it: the id as the event's `actor`, the rest as its IP and user
+ * agent.
  */
-export type Actor = string
+export type Actor = 'cli' | { id: string; ip: string | null; userAgent: string | null }
 
 /** A user as operators see it: never the password hash. Times are epoch ms. */
 export interface AdminUserView {
@@ -147,7 +149,7 @@ export class AdminService {
     // A reset link mailed before would otherwise outlive the disable: followed once the account
     // is enabled again, it would sign in whoever holds it.
     await this.#o.oneTimeTokens.dropOneTimeToken(user.id, 'password_reset')
-    await this.#event('user_disabled', user.id, actor, `${revoked.length} sessions revoked`)
+    await this.#event('user_disabled', user.id, actor, `${sessionCount(revoked.length)} revoked`)
     return { user: { ...viewOf(user), disabledAt }, sessionsRevoked: revoked.length }
   }
 
@@ -167,7 +169,7 @@ export class AdminService {
       'user_deleted',
       user.id,
       actor,
-      `${user.email}; ${revoked.length} sessions revoked`,
+      `${user.email}; ${sessionCount(revoked.length)} revoked`,
     )
     return { sessionsRevoked: revoked.length }
   }
@@ -183,11 +185,10 @@ export class AdminService {
       throw new BatonError('not_found', 'No such live session.')
     }
     await this.#o.audit.record({
-      ...this.#blank(),
+      ...this.#blank(actor),
       type: 'session_revoked',
       userId,
       sessionId,
-      actor,
     })
   }
 
@@ -207,7 +208,7 @@ export class AdminService {
   async revokeAllSessions(idOrEmail: string, actor: Actor): Promise<number> {
     const user = await this.#find(idOrEmail)
     const revoked = await this.#o.sessions.revokeAllForUser(user.id, 'admin')
-    await this.#event('sessions_revoked', user.id, actor, `${revoked.length} sessions revoked`)
+    await this.#event('sessions_revoked', user.id, actor, `${sessionCount(revoked.length)} revoked`)
     return revoked.length
   }
 
@@ -235,19 +236,26 @@ export class AdminService {
     return user
   }
 
-  #blank() {
+  #blank(actor: Actor) {
+    const by = actor === 'cli' ? { id: 'cli', ip: null, userAgent: null } : actor
     return {
       at: this.#o.clock.now(),
       sessionId: null,
-      ip: null,
-      userAgent: null,
+      ip: by.ip,
+      userAgent: by.userAgent,
+      actor: by.id,
       detail: null,
     }
   }
 
   async #event(type: string, userId: string, actor: Actor, detail: string | null): Promise<void> {
-    await this.#o.audit.record({ ...this.#blank(), type, userId, actor, detail })
+    await this.#o.audit.record({ ...this.#blank(actor), type, userId, detail })
   }
+}
+
+/** "1 session", "2 sessions": audit details a person reads. */
+export function sessionCount(count: number): string {
+  return `${count} session${count === 1 ? '' : 's'}`
 }
 
 function noSuchUser(): BatonError {

@@ -5,8 +5,8 @@ import type { MailMessage } from '../ports.js'
  * The messages Baton mails, and how they are filled in. The built-in ones are here; an operator
  * may replace any of them (BATON_MAIL_TEMPLATES, read by `src/mail/templates.ts`).
  *
- * A template is text with placeholders `{{link}}`, `{{email}}` and `{{minutes}}` (how long the
- * link works). In the HTML template the values are HTML-escaped; in the text one, and in the
+ * A template is text with placeholders `{{link}}`, `{{email}}`, `{{minutes}}` (how long the
+ * link works) and `{{lifetime}}` (the same in words: "15 minutes", "24 hours"). In the HTML template the values are HTML-escaped; in the text one, and in the
  * subject, they are put as they are. A text template may start with a `Subject: …` line (then
  * a blank line), which replaces the built-in subject.
  */
@@ -24,7 +24,7 @@ export const templateFileNames: Readonly<Record<MailKind, string>> = {
   email_verification: 'email-verification',
 }
 
-export const placeholders = ['link', 'email', 'minutes'] as const
+export const placeholders = ['link', 'email', 'minutes', 'lifetime'] as const
 export type MailValues = Record<(typeof placeholders)[number], string>
 
 const placeholder = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g
@@ -47,7 +47,7 @@ export const defaultMailTemplates: MailTemplates = {
     subject: 'Reset your password',
     text: `Someone asked to reset the password of the account {{email}}.
 
-To choose a new password, open this link within {{minutes}} minutes:
+To choose a new password, open this link within {{lifetime}}:
 
 {{link}}
 
@@ -57,7 +57,7 @@ If you did not ask for this, ignore this message: your password stays as it is.
     html: page(
       'Reset your password',
       `<p>Someone asked to reset the password of the account <strong>{{email}}</strong>.</p>
-<p>To choose a new password, open this link within {{minutes}} minutes:</p>
+<p>To choose a new password, open this link within {{lifetime}}:</p>
 ${button('Choose a new password')}
 <p>The link works once. Every device signed in to the account will be signed out.
 If you did not ask for this, ignore this message: your password stays as it is.</p>`,
@@ -69,13 +69,13 @@ If you did not ask for this, ignore this message: your password stays as it is.<
 
 {{link}}
 
-The link works once, for {{minutes}} minutes. If you did not create an account, ignore this message.
+The link works once, for {{lifetime}}. If you did not create an account, ignore this message.
 `,
     html: page(
       'Confirm your email address',
       `<p>Please confirm that <strong>{{email}}</strong> is your email address:</p>
 ${button('Confirm my address')}
-<p>The link works once, for {{minutes}} minutes. If you did not create an account, ignore this message.</p>`,
+<p>The link works once, for {{lifetime}}. If you did not create an account, ignore this message.</p>`,
     ),
   },
 }
@@ -126,4 +126,11 @@ export function renderMail(template: MailTemplate, to: string, values: MailValue
     text: fill(template.text, values, asIs),
     html: fill(template.html, values, escapeHtml),
   }
+}
+
+/** A link's lifetime in words, for `{{lifetime}}`: "15 minutes", "1 hour", "24 hours". */
+export function lifetimeInWords(minutes: number): string {
+  if (minutes % 60 !== 0) return `${minutes} minute${minutes === 1 ? '' : 's'}`
+  const hours = minutes / 60
+  return `${hours} hour${hours === 1 ? '' : 's'}`
 }

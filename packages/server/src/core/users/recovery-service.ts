@@ -15,8 +15,9 @@ import type {
   UserStore,
 } from '../ports.js'
 import type { ClientContext, SessionService } from '../sessions/session-service.js'
+import { sessionCount } from './admin-service.js'
 import { normalizeEmail } from './email.js'
-import { renderMail, type MailTemplates } from './mail-templates.js'
+import { lifetimeInWords, renderMail, type MailTemplates } from './mail-templates.js'
 
 /** How long a mailed link works, in minutes (`{{minutes}}` of the templates). */
 export const linkLifetimeMinutes: Readonly<Record<OneTimeTokenKind, number>> = {
@@ -136,7 +137,7 @@ export class RecoveryService {
         'password_reset',
         user.id,
         context,
-        `${revoked.length} session(s) revoked${change.emailVerifiedAt === undefined ? '' : '; address verified'}`,
+        `${sessionCount(revoked.length)} revoked${change.emailVerifiedAt === undefined ? '' : '; address verified'}`,
       )
     })
   }
@@ -243,6 +244,7 @@ export class RecoveryService {
       link: link.toString(),
       email: user.email,
       minutes: String(minutes),
+      lifetime: lifetimeInWords(minutes),
     })
     const observer = this.#o.observer
     // Not awaited, the token's write included: the answer must not wait for (nor its timing

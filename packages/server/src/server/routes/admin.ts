@@ -4,8 +4,11 @@ import type { FastifyRequest } from 'fastify'
 import type { Baton } from '../../core/baton.js'
 import { BatonError } from '../../core/errors.js'
 import type { EventQuery } from '../../core/ports.js'
+import type { Actor } from '../../core/users/admin-service.js'
 import { eventJson, sessionJson, userJson } from '../admin-views.js'
 import { requireBearer } from '../bearer.js'
+import { clientContextOf } from '../client-context.js'
+import { withoutNul } from './schemas.js'
 import type { RouteDoc } from '../openapi.js'
 
 export interface AdminRoutesOptions {
@@ -14,19 +17,22 @@ export interface AdminRoutesOptions {
   accessTokenHeader: string
 }
 
-const UserIdParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 256, description: 'A user id, or an email.' }),
-})
-const SessionParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 256 }),
-  sessionId: Type.String({ minLength: 1, maxLength: 256 }),
-})
+const text = (maxLength: number, description?: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength,
+    pattern: withoutNul,
+    ...(description === undefined ? {} : { description }),
+  })
+const UserIdParams = Type.Object({ id: text(256, 'A user id, or an email.') })
+const SessionParams = Type.Object({ id: text(256), sessionId: text(256) })
 const Limit = Type.Optional(
-  Type.String({ pattern: '^[0-9]{1,3}$', description: '1 to 200; 50 by default.' }),
+  Type.String({
+    pattern: '^(?:[1-9]|[1-9][0-9]|1[0-9][0-9]|200)$',
+    description: '1 to 200; 50 by default.',
+  }),
 )
-const Cursor = Type.Optional(
-  Type.String({ maxLength: 512, description: 'The `next` of the previous page.' }),
-)
+const Cursor = Type.Optional(text(512, 'The `next` of the previous page.'))
 const Roles = Type.Array(Type.String({ maxLength: 64 }), {
   maxItems: 32,
   description: 'Role names: lower-case letters, digits and _ . : -, starting with a letter.',
@@ -51,12 +57,20 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
   ] as const
   const documented = (
     openapi: Omit<RouteDoc, 'tag' | 'security'>,
-  ): { config: { openapi: RouteDoc } } => ({
-    config: { openapi: { ...openapi, tag: 'admin', security: [['bearer']] } },
+  ): { config: { bearer: true; requiredScopes: string[]; openapi: RouteDoc } } => ({
+    config: {
+      bearer: true,
+      requiredScopes: ['admin'],
+      openapi: { ...openapi, tag: 'admin', security: [['bearer']] },
+    },
   })
 
-  /** The administrator's user id, or 403 `insufficient_scope`. */
-  async function administrator(request: FastifyRequest): Promise<string> {
+  /**
+   * The administrator, or 401 / 403 `insufficient_scope`. The token must say admin, and so must
+   * the account now: a role taken away, or an account disabled, stops its tokens here at once
+   * rather than when they expire (this API is rare enough to read the user each time).
+   */
+  async function administrator(request: FastifyRequest): Promise<Exclude<Actor, 'cli'>> {
     const claims = await requireBearer(baton, request, accessTokenHeader)
     // The role always; an OAuth client's token also needs the scope, so that a client the
     // administrator signed in to for something else cannot act as them here.
@@ -72,7 +86,32 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
         'The admin API needs an OAuth access token with the admin scope.',
       )
     }
-    return claims.sub
+    const current = await baton.admin.getUser(claims.sub).catch((error: unknown) => {
+      if (error instanceof BatonError && error.code === 'not_found') {
+        throw new BatonError('invalid_token', 'The account no longer exists.')
+      }
+      throw error
+    })
+    if (!current.roles.includes('admin') || current.disabledAt !== null) {
+      throw new BatonError(
+        'insufficient_scope',
+        'This account no longer has the admin role; its token still says so until it expires.',
+      )
+    }
+    const { ip, userAgent } = clientContextOf(request)
+    return { id: claims.sub, ip, userAgent }
+  }
+
+  // Before the body is read or validated: whoever may not use this API learns nothing of what
+  // a valid request would look like (401 or 403, never 400).
+  const actors = new WeakMap<FastifyRequest, Exclude<Actor, 'cli'>>()
+  app.addHook('onRequest', async (request) => {
+    actors.set(request, await administrator(request))
+  })
+  const actorOf = (request: FastifyRequest): Exclude<Actor, 'cli'> => {
+    const actor = actors.get(request)
+    if (actor === undefined) throw new Error('an admin route ran without its onRequest hook')
+    return actor
   }
 
   const limitOf = (text: string | undefined): number => (text === undefined ? 50 : Number(text))
@@ -91,14 +130,18 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
         querystring: Type.Object({
           limit: Limit,
           cursor: Cursor,
+          // Empty: every user, as a search box left blank.
           email: Type.Optional(
-            Type.String({ maxLength: 254, description: 'Addresses containing this.' }),
+            Type.String({
+              maxLength: 254,
+              pattern: withoutNul,
+              description: 'Addresses containing this.',
+            }),
           ),
         }),
       },
     },
     async (request, reply) => {
-      await administrator(request)
       const page = await baton.admin.listUsers({
         limit: limitOf(request.query.limit),
         cursor: request.query.cursor,
@@ -134,7 +177,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       const user = await baton.admin.createUser(
         {
           email: request.body.email,
@@ -159,7 +202,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: { params: UserIdParams },
     },
     async (request, reply) => {
-      await administrator(request)
       const user = await baton.admin.getUser(request.params.id)
       return reply.header('cache-control', 'no-store').send(userJson(user))
     },
@@ -181,7 +223,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       const user = await baton.admin.setRoles(request.params.id, request.body.roles, actor)
       return reply.header('cache-control', 'no-store').send(userJson(user))
     },
@@ -200,7 +242,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: { params: UserIdParams },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       const result = await baton.admin.disable(request.params.id, actor)
       return reply
         .header('cache-control', 'no-store')
@@ -219,7 +261,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: { params: UserIdParams },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       const user = await baton.admin.enable(request.params.id, actor)
       return reply.header('cache-control', 'no-store').send(userJson(user))
     },
@@ -237,7 +279,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: { params: UserIdParams },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       await baton.admin.deleteUser(request.params.id, actor)
       return reply.code(204).header('cache-control', 'no-store').send()
     },
@@ -254,7 +296,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: { params: UserIdParams },
     },
     async (request, reply) => {
-      await administrator(request)
       const sessions = await baton.admin.listSessions(request.params.id)
       return reply.header('cache-control', 'no-store').send({ sessions: sessions.map(sessionJson) })
     },
@@ -271,7 +312,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: { params: UserIdParams },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       const revoked = await baton.admin.revokeAllSessions(request.params.id, actor)
       return reply.header('cache-control', 'no-store').send({ revoked })
     },
@@ -288,7 +329,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: { params: SessionParams },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       const user = await baton.admin.getUser(request.params.id)
       await baton.admin.revokeSession(user.id, request.params.sessionId, actor)
       return reply.code(204).header('cache-control', 'no-store').send()
@@ -300,17 +341,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       ...documented({
         summary: 'Sign out one session, known by its id alone',
-        responses: { 200: { description: '`{revoked, userId}`' } },
+        responses: { 200: { description: '`{sessionId, userId}`' } },
         errors: [...errors, 'not_found'],
       }),
       schema: { params: Type.Object({ sessionId: SessionParams.properties.sessionId }) },
     },
     async (request, reply) => {
-      const actor = await administrator(request)
+      const actor = actorOf(request)
       const userId = await baton.admin.revokeSessionById(request.params.sessionId, actor)
       return reply
         .header('cache-control', 'no-store')
-        .send({ revoked: request.params.sessionId, userId })
+        .send({ sessionId: request.params.sessionId, userId })
     },
   )
 
@@ -324,16 +365,15 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       }),
       schema: {
         querystring: Type.Object({
-          user: Type.Optional(Type.String({ maxLength: 256, description: 'A user id or email.' })),
-          type: Type.Optional(Type.String({ maxLength: 64 })),
-          since: Type.Optional(Type.String({ maxLength: 64, description: 'An ISO time.' })),
+          user: Type.Optional(text(256, 'A user id or email.')),
+          type: Type.Optional(text(64, 'An event type (docs/admin.md lists them).')),
+          since: Type.Optional(text(64, 'An ISO-8601 time, e.g. 2026-12-01T00:00:00Z.')),
           limit: Limit,
           cursor: Cursor,
         }),
       },
     },
     async (request, reply) => {
-      await administrator(request)
       const { user, type, since, cursor } = request.query
       const query: EventQuery = { limit: limitOf(request.query.limit) }
       if (user !== undefined) {

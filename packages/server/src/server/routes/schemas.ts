@@ -97,8 +97,18 @@ export const LinkTokenBody = Type.Object(
 )
 export type LinkTokenBody = Static<typeof LinkTokenBody>
 
+/**
+ * For text a store looks up: PostgreSQL's text cannot hold U+0000, so no stored value has one,
+ * and one in a path or query (`%00`) is refused as malformed alike on every store.
+ */
+export const withoutNul = '^[^\\u0000]*$'
+
 export const SessionIdParams = Type.Object({
-  id: Type.String({ maxLength: 128, description: 'A session id (`sid`) of the signed-in user.' }),
+  id: Type.String({
+    maxLength: 128,
+    pattern: withoutNul,
+    description: 'A session id (`sid`) of the signed-in user.',
+  }),
 })
 
 export const User = Type.Object({

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import type { PoolClient, QueryResultRow } from 'pg'
-import { StoreUnavailableError } from '../../core/errors.js'
+import { BatonError, StoreUnavailableError } from '../../core/errors.js'
 import type { PostgresContext, Statement } from './context.js'
 import type { TimedQuery } from './schema.js'
 
@@ -26,6 +26,11 @@ export function createPooledQueries(
     values: unknown[],
   ): Promise<Row[]> {
     if (isClosed()) throw new StoreUnavailableError(`postgres: ${operation}: the store is closed`)
+    // PostgreSQL text cannot hold U+0000 and refuses the whole statement: no stored value has
+    // one, so a value with one is the caller's mistake, not an outage (SQLite just finds nothing).
+    if (values.some((value) => typeof value === 'string' && value.includes('\0'))) {
+      throw new BatonError('invalid_request', 'A value holds a NUL character (U+0000).')
+    }
     const started = performance.now()
     let client: PoolClient
     try {
