@@ -168,6 +168,19 @@ describe('CSRF: cookie-authenticated requests need our own or an allowed origin'
     }
   })
 
+  it('never answers a refresh token that came in the cookie in the body, whatever the header says', async () => {
+    server = await createTestServer()
+    const { cookie } = await browserSignup()
+    const response = await refreshWithCookie(cookie, {
+      origin: ownOrigin,
+      'baton-token-delivery': 'body',
+    })
+    expect(response.statusCode).toBe(200)
+    expect(response.json<TokenBody>().refreshToken).toBeUndefined()
+    expect(response.body).not.toContain(cookieValue(setCookieOf(response.headers)))
+    expect(setCookieOf(response.headers)).toContain('HttpOnly')
+  })
+
   it('answers a cookie-authenticated request in the cookie even without an Origin', async () => {
     server = await createTestServer()
     const { cookie } = await browserSignup()

@@ -15,8 +15,12 @@ export function deliveryModeOf(request: FastifyRequest, cameInCookie = false): D
   if (header === undefined)
     return request.headers.origin === undefined && !cameInCookie ? 'body' : 'cookie'
   const value = (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase()
-  if (value === 'cookie' || value === 'body') return value
-  throw new BatonError('invalid_request', 'Baton-Token-Delivery must be "cookie" or "body".')
+  if (value !== 'cookie' && value !== 'body') {
+    throw new BatonError('invalid_request', 'Baton-Token-Delivery must be "cookie" or "body".')
+  }
+  // Whatever the header says: any script that can send a credentialed request from an allowed
+  // origin could otherwise ask for the token the cookie keeps from it.
+  return cameInCookie ? 'cookie' : value
 }
 
 export class RefreshCookie {
